@@ -1,0 +1,218 @@
+//! The context handed to every handler: the node's view of the world and its outbox.
+
+use crate::error::ErrorBody;
+use crate::node::{Node, Request};
+use crate::protocol::{encode_line, MsgId};
+use rand_pcg::Pcg64Mcg;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Time as the node sees it: how long since the runtime started. Virtual in tests.
+pub type Time = Duration;
+
+/// Identifies a timer so that it can be cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(u64);
+
+pub(crate) struct PendingRpc<T> {
+    pub token: T,
+    pub dest: String,
+    pub deadline: Time,
+    /// The request could not be encoded, so it never left: report a definite failure.
+    pub unsent: bool,
+}
+
+/// Everything a handler may read or do. Effects are recorded, not performed: sends become
+/// encoded lines in the outbox, RPCs and timers become entries the engine resolves later.
+pub struct Context<N: Node> {
+    pub(crate) node_id: String,
+    pub(crate) node_ids: Vec<String>,
+    pub(crate) now: Time,
+    pub(crate) rng: Pcg64Mcg,
+    pub(crate) next_msg_id: MsgId,
+    pub(crate) next_timer_id: u64,
+    pub(crate) out: Vec<u8>,
+    pub(crate) rpcs: BTreeMap<MsgId, PendingRpc<N::Token>>,
+    pub(crate) rpc_deadlines: BTreeSet<(Time, MsgId)>,
+    pub(crate) timers: BTreeMap<(Time, TimerId), N::Timer>,
+    pub(crate) timer_deadlines: BTreeMap<TimerId, Time>,
+}
+
+impl<N: Node> Context<N> {
+    pub(crate) fn new(rng: Pcg64Mcg) -> Self {
+        Context {
+            node_id: String::new(),
+            node_ids: Vec::new(),
+            now: Duration::ZERO,
+            rng,
+            next_msg_id: 1,
+            next_timer_id: 0,
+            out: Vec::with_capacity(64 * 1024),
+            rpcs: BTreeMap::new(),
+            rpc_deadlines: BTreeSet::new(),
+            timers: BTreeMap::new(),
+            timer_deadlines: BTreeMap::new(),
+        }
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Every node id of the cluster, in `init` order, this node included.
+    pub fn node_ids(&self) -> &[String] {
+        &self.node_ids
+    }
+
+    /// The other nodes of the cluster.
+    pub fn peers(&self) -> impl Iterator<Item = &str> + '_ {
+        self.node_ids
+            .iter()
+            .map(String::as_str)
+            .filter(move |id| *id != self.node_id)
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The node's seeded random number generator: the only randomness a node should use,
+    /// so that a seed replays a run.
+    pub fn rng(&mut self) -> &mut Pcg64Mcg {
+        &mut self.rng
+    }
+
+    /// Number of RPCs still waiting for a reply or a timeout.
+    pub fn pending_rpcs(&self) -> usize {
+        self.rpcs.len()
+    }
+
+    /// Sends a message that expects no reply (no `msg_id`).
+    pub fn send<P: Serialize + ?Sized>(&mut self, dest: &str, payload: &P) {
+        self.emit(dest, payload, None, None);
+    }
+
+    /// Answers a request. A request without `msg_id` cannot be answered (nobody could match
+    /// the reply), so nothing is sent and a debug line is logged.
+    pub fn reply<Q, P: Serialize + ?Sized>(&mut self, request: &Request<Q>, payload: &P) {
+        self.reply_to(&request.src, request.msg_id, payload);
+    }
+
+    /// Answers a message given by its sender and `msg_id`; useful when the reply is sent
+    /// later than the handler that received the request.
+    pub fn reply_to<P: Serialize + ?Sized>(
+        &mut self,
+        dest: &str,
+        msg_id: Option<MsgId>,
+        payload: &P,
+    ) {
+        match msg_id {
+            Some(id) => {
+                self.emit(dest, payload, None, Some(id));
+            }
+            None => tracing::debug!(dest, "not replying to a message without msg_id"),
+        }
+    }
+
+    /// Answers a request with an error.
+    pub fn reply_error(&mut self, dest: &str, msg_id: Option<MsgId>, error: &ErrorBody) {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            error: &'a ErrorBody,
+        }
+        self.reply_to(
+            dest,
+            msg_id,
+            &Wire {
+                kind: "error",
+                error,
+            },
+        );
+    }
+
+    /// Sends a request and expects a reply before `timeout`. The reply (or a code-0 timeout
+    /// error) comes back through [`Node::on_reply`] with `token`; the pending entry is removed
+    /// either way, so late replies are dropped rather than leaked.
+    pub fn rpc<P: Serialize + ?Sized>(
+        &mut self,
+        dest: &str,
+        payload: &P,
+        timeout: Duration,
+        token: N::Token,
+    ) -> MsgId {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        let deadline = self.now + timeout;
+        // A request that could not be encoded never left: it is reported as a definite
+        // failure at the next deadline check instead of waiting out the timeout.
+        let unsent = !self.emit(dest, payload, Some(msg_id), None);
+        let due = if unsent { self.now } else { deadline };
+        self.rpcs.insert(
+            msg_id,
+            PendingRpc {
+                token,
+                dest: dest.to_owned(),
+                deadline,
+                unsent,
+            },
+        );
+        self.rpc_deadlines.insert((due, msg_id));
+        msg_id
+    }
+
+    /// Asks to be handed `timer` after `after` has elapsed.
+    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
+        let id = TimerId(self.next_timer_id);
+        self.next_timer_id += 1;
+        let at = self.now + after;
+        self.timers.insert((at, id), timer);
+        self.timer_deadlines.insert(id, at);
+        id
+    }
+
+    /// Cancels a timer that has not fired yet, returning its value.
+    pub fn cancel_timer(&mut self, id: TimerId) -> Option<N::Timer> {
+        let at = self.timer_deadlines.remove(&id)?;
+        self.timers.remove(&(at, id))
+    }
+
+    /// The earliest moment something is due: a timer or an RPC deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Time> {
+        let timer = self.timers.keys().next().map(|(t, _)| *t);
+        let rpc = self.rpc_deadlines.iter().next().map(|(t, _)| *t);
+        match (timer, rpc) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Encodes a message into the outbox; false (and an error log) if it cannot be encoded.
+    fn emit<P: Serialize + ?Sized>(
+        &mut self,
+        dest: &str,
+        payload: &P,
+        msg_id: Option<MsgId>,
+        in_reply_to: Option<MsgId>,
+    ) -> bool {
+        match encode_line(
+            &mut self.out,
+            &self.node_id,
+            dest,
+            payload,
+            msg_id,
+            in_reply_to,
+        ) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(dest, "message not sent: {e}");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The sans-IO engine: turns input lines and the passage of time into calls on a [`Node`]
+//! and output lines. The stdin/stdout runtime and the test kit are both thin shells around it.
+//!
+//! The engine owns everything the protocol requires of every node, so users never write it:
+//! the `init` handshake, message-id allocation, matching replies to pending RPCs, RPC
+//! timeouts, timers, and answering bad input with the right error code instead of crashing.
+
+use crate::context::{Context, Time};
+use crate::decode::{decode_line, Incoming};
+use crate::error::ErrorBody;
+use crate::node::{Init, Node, Request, RpcResult};
+use crate::protocol::MsgId;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+/// Drives one node. Feed it lines with [`Engine::handle_line`], let time pass with
+/// [`Engine::handle_deadlines`], and take what it wrote from [`Engine::output`].
+pub struct Engine<N: Node> {
+    node: Option<N>,
+    ctx: Context<N>,
+    seed: u64,
+}
+
+impl<N: Node> Engine<N> {
+    /// A fresh engine, waiting for `init`. The node's RNG is derived from `seed` and the node
+    /// id, so nodes of one run differ while the run stays reproducible.
+    pub fn new(seed: u64) -> Self {
+        Engine {
+            node: None,
+            ctx: Context::new(Pcg64Mcg::seed_from_u64(seed)),
+            seed,
+        }
+    }
+
+    /// The node, once `init` has created it.
+    pub fn node(&self) -> Option<&N> {
+        self.node.as_ref()
+    }
+
+    /// The node's context (ids, pending RPCs, ...).
+    pub fn context(&self) -> &Context<N> {
+        &self.ctx
+    }
+
+    /// Encoded output lines, each ending in `\n`. The caller writes and clears it.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.ctx.out
+    }
+
+    /// When the engine next needs [`Engine::handle_deadlines`] to be called, if ever.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.ctx.next_deadline()
+    }
+
+    /// Fires every timer and RPC timeout due at or before `now`, earliest first.
+    pub fn handle_deadlines(&mut self, now: Time) {
+        self.ctx.now = self.ctx.now.max(now);
+        loop {
+            let timer = self
+                .ctx
+                .timers
+                .first_key_value()
+                .map(|(k, _)| *k)
+                .filter(|k| k.0 <= now);
+            let rpc = self
+                .ctx
+                .rpc_deadlines
+                .first()
+                .copied()
+                .filter(|k| k.0 <= now);
+            match (timer, rpc) {
+                (Some(t), Some(r)) if r.0 < t.0 => self.expire_rpc(r),
+                (Some(t), _) => self.fire_timer(t),
+                (None, Some(r)) => self.expire_rpc(r),
+                (None, None) => break,
+            }
+        }
+    }
+
+    fn fire_timer(&mut self, key: (Time, crate::context::TimerId)) {
+        let Some(timer) = self.ctx.timers.remove(&key) else {
+            return;
+        };
+        self.ctx.timer_deadlines.remove(&key.1);
+        if let Some(node) = self.node.as_mut() {
+            node.on_timer(&mut self.ctx, timer);
+        }
+    }
+
+    fn expire_rpc(&mut self, key: (Time, MsgId)) {
+        self.ctx.rpc_deadlines.remove(&key);
+        let Some(pending) = self.ctx.rpcs.remove(&key.1) else {
+            return;
+        };
+        let error = if pending.unsent {
+            ErrorBody::abort(format!("request to {} could not be encoded", pending.dest))
+        } else {
+            tracing::debug!(msg_id = key.1, dest = pending.dest, "rpc timed out");
+            ErrorBody::timeout(format!(
+                "no reply from {} to msg {} in time",
+                pending.dest, key.1
+            ))
+        };
+        if let Some(node) = self.node.as_mut() {
+            node.on_reply(&mut self.ctx, pending.token, Err(error));
+        }
+    }
+
+    /// Handles one input line (without its line terminator). Never panics on bad input: it
+    /// logs the problem to stderr and, when the message can be answered, answers with error
+    /// 10, 11 or 12.
+    pub fn handle_line(&mut self, line: &str, now: Time) {
+        self.handle_incoming(decode_line(line), now);
+    }
+
+    /// Handles a line decoded earlier with [`decode_line`], possibly on another thread.
+    pub fn handle_incoming(&mut self, incoming: Incoming<N::Payload>, now: Time) {
+        self.ctx.now = self.ctx.now.max(now);
+        match incoming {
+            Incoming::Skip => {}
+            Incoming::Init { src, msg_id, init } => self.handle_init(&src, msg_id, init),
+            Incoming::Reply {
+                src,
+                in_reply_to,
+                result,
+            } => self.handle_reply(&src, in_reply_to, result),
+            Incoming::Request {
+                src,
+                msg_id,
+                kind,
+                payload,
+            } => {
+                let Some(node) = self.node.as_mut() else {
+                    tracing::warn!(src, kind, "message before init");
+                    let error =
+                        ErrorBody::temporarily_unavailable("node has not received init yet");
+                    self.ctx.reply_error(&src, msg_id, &error);
+                    return;
+                };
+                match payload {
+                    Ok(payload) => {
+                        let request = Request {
+                            src,
+                            msg_id,
+                            payload,
+                        };
+                        let (src, msg_id) = (request.src.clone(), request.msg_id);
+                        if let Err(error) = node.on_message(&mut self.ctx, request) {
+                            tracing::debug!(src, kind, "handler refused: {error}");
+                            self.ctx.reply_error(&src, msg_id, &error);
+                        }
+                    }
+                    Err(error) => self.ctx.reply_error(&src, msg_id, &error),
+                }
+            }
+        }
+    }
+
+    fn handle_init(&mut self, src: &str, msg_id: Option<MsgId>, init: Result<Init, ErrorBody>) {
+        if self.node.is_some() {
+            tracing::warn!(src, "ignoring a second init");
+            return;
+        }
+        let init = match init {
+            Ok(init) => init,
+            Err(error) => {
+                self.ctx.reply_error(src, msg_id, &error);
+                return;
+            }
+        };
+        self.ctx.node_id.clone_from(&init.node_id);
+        self.ctx.node_ids.clone_from(&init.node_ids);
+        self.ctx.rng = Pcg64Mcg::seed_from_u64(self.seed ^ stable_hash(&init.node_id));
+        tracing::info!(
+            node_id = init.node_id,
+            nodes = init.node_ids.len(),
+            "initialised"
+        );
+        self.node = Some(N::from_init(&init, &mut self.ctx));
+        #[derive(serde::Serialize)]
+        struct InitOk {
+            #[serde(rename = "type")]
+            kind: &'static str,
+        }
+        self.ctx.reply_to(src, msg_id, &InitOk { kind: "init_ok" });
+    }
+
+    fn handle_reply(&mut self, src: &str, in_reply_to: MsgId, result: RpcResult) {
+        let Some(pending) = self.ctx.rpcs.remove(&in_reply_to) else {
+            tracing::debug!(
+                src,
+                in_reply_to,
+                "dropping a reply nobody waits for (late or unknown)"
+            );
+            return;
+        };
+        self.ctx
+            .rpc_deadlines
+            .remove(&(pending.deadline, in_reply_to));
+        if let Some(node) = self.node.as_mut() {
+            node.on_reply(&mut self.ctx, pending.token, result);
+        }
+    }
+}
+
+/// FNV-1a: stable across runs and platforms, unlike `DefaultHasher`.
+fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

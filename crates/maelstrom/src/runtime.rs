@@ -1,0 +1,201 @@
+//! The thin runtime that runs a node over stdin and stdout.
+//!
+//! One thread reads stdin in large chunks, splits it into lines and decodes them (decoding is
+//! pure, so it overlaps with the node's work on the other core); the event loop waits for a
+//! batch of decoded messages or for the engine's next deadline, whichever comes first, and
+//! writes each batch of output with one write. stdout carries only messages; logs go to
+//! stderr.
+
+use crate::decode::{decode_line, Incoming};
+use crate::engine::Engine;
+use crate::node::Node;
+use serde::de::DeserializeOwned;
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Environment variable holding the log filter (`tracing` syntax, e.g. `debug`); default `info`.
+pub const LOG_ENV: &str = "MAELSTROM_LOG";
+/// Environment variable holding the node RNG seed; unset means a seed from the clock.
+pub const SEED_ENV: &str = "MAELSTROM_SEED";
+
+/// Why the runtime stopped before stdin ended.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// Reading stdin or writing stdout failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+enum Input<P> {
+    Messages(Vec<Incoming<P>>),
+    Eof,
+    Failed(io::Error),
+}
+
+/// Installs the stderr logger, then runs node `N` until stdin ends.
+pub fn run<N: Node>() -> Result<(), RuntimeError>
+where
+    N::Payload: Send + 'static,
+{
+    init_logging();
+    let seed = seed_from_env();
+    tracing::debug!(seed, "starting node runtime");
+    run_with(Engine::<N>::new(seed), io::stdin(), io::stdout().lock())
+}
+
+/// Runs an engine over any input and output; [`run`] uses stdin and stdout.
+pub fn run_with<N: Node, R: Read + Send + 'static, W: Write>(
+    mut engine: Engine<N>,
+    input: R,
+    mut output: W,
+) -> Result<(), RuntimeError>
+where
+    N::Payload: Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel::<Input<N::Payload>>(64);
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || read_lines(input, tx))?;
+    let epoch = Instant::now();
+    loop {
+        engine.handle_deadlines(epoch.elapsed());
+        flush(&mut engine, &mut output)?;
+        let input = match engine.next_deadline() {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(at) => rx.recv_timeout(at.saturating_sub(epoch.elapsed())),
+        };
+        match input {
+            Ok(Input::Messages(batch)) => {
+                let now = epoch.elapsed();
+                for incoming in batch {
+                    engine.handle_incoming(incoming, now);
+                }
+            }
+            Ok(Input::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                flush(&mut engine, &mut output)?;
+                tracing::debug!("stdin closed; exiting");
+                return Ok(());
+            }
+            Ok(Input::Failed(e)) => return Err(e.into()),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+fn flush<N: Node, W: Write>(engine: &mut Engine<N>, output: &mut W) -> io::Result<()> {
+    let out = engine.output();
+    if !out.is_empty() {
+        output.write_all(out)?;
+        output.flush()?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// Reads input in chunks and forwards the decoded lines, so the event loop pays one channel
+/// hop per chunk rather than per line. A final line without a newline still counts.
+fn read_lines<R: Read, P: DeserializeOwned>(mut input: R, tx: mpsc::SyncSender<Input<P>>) {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.send(Input::Failed(e));
+                return;
+            }
+        };
+        let chunk = &buf[..n];
+        let Some(last_newline) = chunk.iter().rposition(|b| *b == b'\n') else {
+            partial.extend_from_slice(chunk);
+            continue;
+        };
+        let batch = if partial.is_empty() {
+            decode_lines(&chunk[..last_newline])
+        } else {
+            partial.extend_from_slice(&chunk[..last_newline]);
+            decode_lines(&std::mem::take(&mut partial))
+        };
+        partial.extend_from_slice(&chunk[last_newline + 1..]);
+        if tx.send(Input::Messages(batch)).is_err() {
+            return;
+        }
+    }
+    if !partial.is_empty() {
+        let _ = tx.send(Input::Messages(decode_lines(&partial)));
+    }
+    let _ = tx.send(Input::Eof);
+}
+
+fn decode_lines<P: DeserializeOwned>(bytes: &[u8]) -> Vec<Incoming<P>> {
+    bytes
+        .split(|b| *b == b'\n')
+        .map(|line| match std::str::from_utf8(line) {
+            Ok(line) => decode_line(line),
+            Err(e) => {
+                tracing::warn!("skipping a line that is not UTF-8: {e}");
+                Incoming::Skip
+            }
+        })
+        .collect()
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+fn seed_from_env() -> u64 {
+    if let Ok(text) = std::env::var(SEED_ENV) {
+        match text.trim().parse() {
+            Ok(seed) => return seed,
+            Err(e) => tracing::warn!("ignoring {SEED_ENV}={text:?}: {e}"),
+        }
+    }
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::tests_support::EchoNode;
+
+    #[test]
+    fn runs_over_readers_and_ends_cleanly_at_eof() {
+        let input = concat!(
+            r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}"#,
+            "\r\n",
+            "not json\n",
+            r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":2,"echo":"x"}}"#
+        );
+        let mut out = Vec::new();
+        run_with(
+            Engine::<EchoNode>::new(1),
+            io::Cursor::new(input.as_bytes().to_vec()),
+            &mut out,
+        )
+        .unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["body"]["type"], "init_ok");
+        assert_eq!(lines[1]["body"]["echo"], "x");
+        assert_eq!(lines[1]["body"]["in_reply_to"], 2);
+    }
+}

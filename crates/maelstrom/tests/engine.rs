@@ -1,0 +1,446 @@
+//! The library's protocol behaviour, driven through the test kit on virtual time.
+
+use maelstrom::services::{
+    cas_outcome, read_value, timestamp, write_done, LIN_KV, LIN_TSO, SEQ_KV,
+};
+use maelstrom::testkit::{MemKv, TestNode};
+use maelstrom::{Context, ErrorBody, ErrorCode, Init, Node, Request, RpcResult, TimerId};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Payload {
+    /// Ask a peer something and report the outcome to the client later.
+    Ask { peer: String, timeout_ms: u64 },
+    /// Set a timer.
+    Remind { after_ms: u64, label: String },
+    /// Cancel the last timer.
+    Forget,
+    /// Fail on purpose with the given code.
+    Refuse { code: u32 },
+    /// A peer's question.
+    Question,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Answered(Value),
+    Failed(ErrorBody),
+}
+
+#[derive(Default)]
+struct Prober {
+    outcomes: Vec<(String, Outcome)>,
+    fired: Vec<(Duration, String)>,
+    last_timer: Option<TimerId>,
+    inits_seen_peers: Vec<String>,
+}
+
+impl Node for Prober {
+    type Payload = Payload;
+    type Timer = String;
+    type Token = String;
+
+    fn from_init(_init: &Init, ctx: &mut Context<Self>) -> Self {
+        Prober {
+            inits_seen_peers: ctx.peers().map(str::to_owned).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        r: Request<Payload>,
+    ) -> Result<(), ErrorBody> {
+        match r.payload {
+            Payload::Ask {
+                ref peer,
+                timeout_ms,
+            } => {
+                ctx.rpc(
+                    peer,
+                    &json!({"type": "question"}),
+                    Duration::from_millis(timeout_ms),
+                    peer.clone(),
+                );
+            }
+            Payload::Remind {
+                after_ms,
+                ref label,
+            } => {
+                self.last_timer =
+                    Some(ctx.set_timer(Duration::from_millis(after_ms), label.clone()));
+            }
+            Payload::Forget => {
+                if let Some(id) = self.last_timer.take() {
+                    ctx.cancel_timer(id);
+                }
+            }
+            Payload::Refuse { code } => return Err(ErrorBody::new(ErrorCode(code), "refused")),
+            Payload::Question => ctx.reply(&r, &json!({"type": "answer", "n": 42})),
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<Self>, label: String) {
+        self.fired.push((ctx.now(), label));
+    }
+
+    fn on_reply(&mut self, _ctx: &mut Context<Self>, peer: String, result: RpcResult) {
+        let outcome = match result {
+            Ok(reply) => Outcome::Answered(reply.body),
+            Err(e) => Outcome::Failed(e),
+        };
+        self.outcomes.push((peer, outcome));
+    }
+}
+
+fn node() -> TestNode<Prober> {
+    TestNode::new("n1", &["n0", "n1", "n2"])
+}
+
+#[test]
+fn init_gives_ids_and_peers() {
+    let node = node();
+    assert_eq!(node.context().node_id(), "n1");
+    assert_eq!(node.node().inits_seen_peers, ["n0", "n2"]);
+}
+
+#[test]
+fn messages_before_init_get_error_11_and_init_still_works() {
+    let mut node = TestNode::<Prober>::uninitialised(3);
+    node.deliver("n2", json!({"type": "question", "msg_id": 5}));
+    node.deliver("n2", json!({"type": "question"}));
+    let sent = node.take_sent();
+    assert_eq!(
+        sent.len(),
+        1,
+        "only the request with a msg_id can be answered"
+    );
+    assert_eq!(
+        sent[0].body,
+        json!({"type": "error", "code": 11, "text": "node has not received init yet", "in_reply_to": 5})
+    );
+    node.deliver(
+        "c0",
+        json!({"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0"]}),
+    );
+    assert_eq!(
+        node.take_sent()[0].body,
+        json!({"type": "init_ok", "in_reply_to": 1})
+    );
+}
+
+#[test]
+fn malformed_init_gets_error_12() {
+    let mut node = TestNode::<Prober>::uninitialised(0);
+    node.deliver("c0", json!({"type": "init", "msg_id": 1, "node_id": 3}));
+    let sent = node.take_sent();
+    assert_eq!(sent[0].body["code"], 12);
+    assert!(node.context().node_id().is_empty());
+}
+
+#[test]
+fn rpc_reply_reaches_the_token_and_clears_the_pending_entry() {
+    let mut node = node();
+    node.request(
+        "c1",
+        json!({"type": "ask", "peer": "n2", "timeout_ms": 100}),
+    );
+    let sent = node.take_sent();
+    assert_eq!(sent[0].dest, "n2");
+    let msg_id = sent[0].body["msg_id"].as_u64().unwrap();
+    assert_eq!(node.context().pending_rpcs(), 1);
+    node.deliver(
+        "n2",
+        json!({"type": "answer", "n": 1, "in_reply_to": msg_id}),
+    );
+    assert_eq!(node.context().pending_rpcs(), 0);
+    assert_eq!(
+        node.node().outcomes,
+        [(
+            "n2".into(),
+            Outcome::Answered(json!({"type": "answer", "n": 1, "in_reply_to": msg_id}))
+        )]
+    );
+    // A duplicate (late) reply is dropped, not fatal.
+    node.deliver(
+        "n2",
+        json!({"type": "answer", "n": 1, "in_reply_to": msg_id}),
+    );
+    assert_eq!(node.node().outcomes.len(), 1);
+    assert!(node.take_sent().is_empty());
+}
+
+#[test]
+fn rpc_timeout_is_an_indefinite_code_0_and_late_replies_are_dropped() {
+    let mut node = node();
+    node.request(
+        "c1",
+        json!({"type": "ask", "peer": "n0", "timeout_ms": 100}),
+    );
+    let msg_id = node.take_sent()[0].body["msg_id"].as_u64().unwrap();
+    node.advance(Duration::from_millis(99));
+    assert!(node.node().outcomes.is_empty());
+    node.advance(Duration::from_millis(1));
+    let (peer, outcome) = &node.node().outcomes[0];
+    assert_eq!(peer, "n0");
+    let Outcome::Failed(e) = outcome else {
+        panic!("expected a timeout, got {outcome:?}")
+    };
+    assert_eq!(e.code, ErrorCode::TIMEOUT);
+    assert!(!e.is_definite());
+    assert_eq!(node.context().pending_rpcs(), 0);
+    node.deliver("n0", json!({"type": "answer", "in_reply_to": msg_id}));
+    assert_eq!(node.node().outcomes.len(), 1);
+}
+
+#[test]
+fn error_replies_arrive_as_errors_with_extra_fields() {
+    let mut node = node();
+    node.request(
+        "c1",
+        json!({"type": "ask", "peer": "n0", "timeout_ms": 100}),
+    );
+    let msg_id = node.take_sent()[0].body["msg_id"].as_u64().unwrap();
+    node.deliver(
+        "n0",
+        json!({"type": "error", "code": 1001, "text": "nope", "hint": [1], "in_reply_to": msg_id}),
+    );
+    let Outcome::Failed(e) = &node.node().outcomes[0].1 else {
+        panic!()
+    };
+    assert_eq!(e.code, ErrorCode(1001));
+    assert_eq!(e.extra["hint"], json!([1]));
+}
+
+#[test]
+fn message_ids_are_unique_and_increasing() {
+    let mut node = node();
+    for _ in 0..5 {
+        node.request(
+            "c1",
+            json!({"type": "ask", "peer": "n0", "timeout_ms": 100}),
+        );
+    }
+    let ids: Vec<u64> = node
+        .take_sent()
+        .iter()
+        .map(|m| m.body["msg_id"].as_u64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+#[test]
+fn timers_fire_in_deadline_order_at_their_deadlines_and_can_be_cancelled() {
+    let mut node = node();
+    node.request(
+        "c1",
+        json!({"type": "remind", "after_ms": 300, "label": "late"}),
+    );
+    node.request(
+        "c1",
+        json!({"type": "remind", "after_ms": 100, "label": "early"}),
+    );
+    node.request(
+        "c1",
+        json!({"type": "remind", "after_ms": 200, "label": "cancelled"}),
+    );
+    node.request("c1", json!({"type": "forget"}));
+    node.advance(Duration::from_secs(1));
+    assert_eq!(
+        node.node().fired,
+        [
+            (Duration::from_millis(100), "early".into()),
+            (Duration::from_millis(300), "late".into())
+        ]
+    );
+}
+
+#[test]
+fn handler_errors_and_bad_requests_get_the_right_codes() {
+    let mut node = node();
+    let a = node.request("c1", json!({"type": "refuse", "code": 14}));
+    let b = node.request("c1", json!({"type": "nonsense"}));
+    let c = node.request(
+        "c1",
+        json!({"type": "remind", "after_ms": "soon", "label": "x"}),
+    );
+    let d = node.request("c1", json!({"no_type": true}));
+    node.deliver_line(r#"{"src":"c1","dest":"n1","body":{"type":"refuse","msg_id":"#);
+    node.deliver_line("");
+    node.deliver_line(r#"{"src":"c1","dest":"n1","body":{"type":"refuse","msg_id":"seven"}}"#);
+    let sent = node.take_sent();
+    let codes: Vec<(u64, u64)> = sent
+        .iter()
+        .map(|m| {
+            (
+                m.body["in_reply_to"].as_u64().unwrap(),
+                m.body["code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(codes, [(a, 14), (b, 10), (c, 12), (d, 12)]);
+    assert!(sent
+        .iter()
+        .all(|m| m.body["type"] == "error" && m.dest == "c1"));
+}
+
+#[test]
+fn same_seed_same_randomness() {
+    use rand::Rng;
+    struct Roller(u64);
+    impl Node for Roller {
+        type Payload = Payload;
+        type Timer = ();
+        type Token = ();
+        fn from_init(_: &Init, ctx: &mut Context<Self>) -> Self {
+            Roller(ctx.rng().gen())
+        }
+        fn on_message(
+            &mut self,
+            _: &mut Context<Self>,
+            _: Request<Payload>,
+        ) -> Result<(), ErrorBody> {
+            Ok(())
+        }
+    }
+    let roll = |seed, id| {
+        TestNode::<Roller>::with_seed(id, &["n0", "n1"], seed)
+            .node()
+            .0
+    };
+    assert_eq!(roll(7, "n0"), roll(7, "n0"));
+    assert_ne!(roll(7, "n0"), roll(7, "n1"));
+    assert_ne!(roll(7, "n0"), roll(8, "n0"));
+}
+
+/// A node that drives the service clients, one call per request.
+#[derive(Default)]
+struct KvUser {
+    results: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KvCall {
+    Read {
+        key: Value,
+    },
+    Write {
+        key: Value,
+        value: Value,
+    },
+    Cas {
+        key: Value,
+        from: Value,
+        to: Value,
+        create: bool,
+    },
+    Ts,
+}
+
+enum KvToken {
+    Read,
+    Write,
+    Cas,
+    Ts,
+}
+
+impl Node for KvUser {
+    type Payload = KvCall;
+    type Timer = ();
+    type Token = KvToken;
+    fn from_init(_: &Init, _: &mut Context<Self>) -> Self {
+        KvUser::default()
+    }
+    fn on_message(&mut self, ctx: &mut Context<Self>, r: Request<KvCall>) -> Result<(), ErrorBody> {
+        let t = Duration::from_secs(1);
+        match &r.payload {
+            KvCall::Read { key } => LIN_KV.read(ctx, key, t, KvToken::Read),
+            KvCall::Write { key, value } => LIN_KV.write(ctx, key, value, t, KvToken::Write),
+            KvCall::Cas {
+                key,
+                from,
+                to,
+                create,
+            } => LIN_KV.cas(ctx, key, from, to, *create, t, KvToken::Cas),
+            KvCall::Ts => LIN_TSO.ts(ctx, t, KvToken::Ts),
+        };
+        Ok(())
+    }
+    fn on_reply(&mut self, _: &mut Context<Self>, token: KvToken, result: RpcResult) {
+        let text = match token {
+            KvToken::Read => format!(
+                "read {:?}",
+                read_value::<Value>(result).map_err(|e| e.code.0)
+            ),
+            KvToken::Write => format!("write {:?}", write_done(result).map_err(|e| e.code.0)),
+            KvToken::Cas => format!("cas {:?}", cas_outcome(result).map_err(|e| e.code.0)),
+            KvToken::Ts => format!("ts {:?}", timestamp(result).map_err(|e| e.code.0)),
+        };
+        self.results.push(text);
+    }
+}
+
+#[test]
+fn kv_and_tso_clients_against_an_in_memory_service() {
+    let mut node = TestNode::<KvUser>::new("n0", &["n0"]);
+    let mut kv = MemKv::new("lin-kv");
+    let mut tso = MemKv::new("lin-tso");
+    let calls = [
+        json!({"type": "read", "key": "x"}),
+        json!({"type": "cas", "key": "x", "from": 1, "to": 2, "create": false}),
+        json!({"type": "cas", "key": "x", "from": 1, "to": 2, "create": true}),
+        json!({"type": "cas", "key": "x", "from": 1, "to": 3, "create": false}),
+        json!({"type": "cas", "key": "x", "from": 2, "to": 3, "create": false}),
+        json!({"type": "write", "key": "y", "value": [1, 2]}),
+        json!({"type": "read", "key": "y"}),
+    ];
+    for call in calls {
+        node.request("c1", call);
+        assert_eq!(kv.serve(&mut node), 1);
+    }
+    node.request("c1", json!({"type": "ts"}));
+    node.request("c1", json!({"type": "ts"}));
+    tso.serve(&mut node);
+    assert_eq!(
+        node.node().results,
+        [
+            "read Ok(None)",
+            "cas Ok(KeyMissing)",
+            "cas Ok(Swapped)",
+            "cas Ok(ValueDiffers)",
+            "cas Ok(Swapped)",
+            "write Ok(())",
+            "read Ok(Some(Array [Number(1), Number(2)]))",
+            "ts Ok(0)",
+            "ts Ok(1)",
+        ]
+    );
+    assert_eq!(kv.get(&json!("x")), Some(&json!(3)));
+    assert_eq!(SEQ_KV.name(), "seq-kv");
+}
+
+#[test]
+fn cas_request_omits_create_flag_unless_set() {
+    let mut node = TestNode::<KvUser>::new("n0", &["n0"]);
+    node.request(
+        "c1",
+        json!({"type": "cas", "key": "k", "from": 1, "to": 2, "create": false}),
+    );
+    node.request(
+        "c1",
+        json!({"type": "cas", "key": "k", "from": 1, "to": 2, "create": true}),
+    );
+    let sent = node.take_sent();
+    assert_eq!(sent[0].dest, "lin-kv");
+    assert_eq!(
+        sent[0].body,
+        json!({"type": "cas", "key": "k", "from": 1, "to": 2, "msg_id": 1})
+    );
+    assert_eq!(sent[1].body["create_if_not_exists"], true);
+}
