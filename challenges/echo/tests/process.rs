@@ -1,5 +1,7 @@
 //! The real `echo` binary over pipes: the handshake, bad input, and a clean exit at EOF.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -20,7 +22,12 @@ fn answers_in_order_skips_garbage_and_exits_zero_at_eof() {
         r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":4,"echo":[1,{"x":null}]}}"#,
     ]
     .join("\n");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "exit status {:?}", output.status);
     let replies: Vec<Value> = String::from_utf8(output.stdout)
@@ -37,5 +44,8 @@ fn answers_in_order_skips_garbage_and_exits_zero_at_eof() {
     ];
     assert_eq!(replies, expected);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("this line is not JSON"), "the bad line is logged: {stderr}");
+    assert!(
+        stderr.contains("this line is not JSON"),
+        "the bad line is logged: {stderr}"
+    );
 }

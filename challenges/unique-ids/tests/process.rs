@@ -1,5 +1,7 @@
 //! Two real `unique-ids` processes, 100,000 requests each: 200,000 distinct ids.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

@@ -1,5 +1,7 @@
 //! The library's protocol behaviour, driven through the test kit on virtual time.
 
+#![allow(clippy::unwrap_used)]
+
 use maelstrom::services::{
     cas_outcome, read_value, timestamp, write_done, LIN_KV, LIN_TSO, SEQ_KV,
 };

@@ -1,0 +1,51 @@
+//! `glomers analyze`: re-run the checkers on a stored run, without starting any node.
+
+use crate::checker::{self, Validity};
+use crate::history::read_history;
+use crate::options::TestOptions;
+use crate::store::{self, files};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Why a stored run could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// A file is missing or unreadable.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// `test.json` does not parse.
+    #[error("{0}: {1}")]
+    BadTest(PathBuf, serde_json::Error),
+    /// The stored workload is unknown to this version.
+    #[error("workload {0} is not implemented")]
+    UnknownWorkload(String),
+}
+
+/// Re-runs the checkers on `dir` and rewrites its `results.json`.
+pub fn analyze_dir(dir: &Path) -> Result<(Value, Validity), AnalyzeError> {
+    let test_path = dir.join(files::TEST);
+    let text =
+        std::fs::read_to_string(&test_path).map_err(|e| AnalyzeError::Io(test_path.clone(), e))?;
+    let options: TestOptions =
+        serde_json::from_str(&text).map_err(|e| AnalyzeError::BadTest(test_path, e))?;
+    let workload = crate::workload::by_name(&options.workload)
+        .ok_or_else(|| AnalyzeError::UnknownWorkload(options.workload.clone()))?;
+    let history_path = dir.join(files::HISTORY);
+    let history = read_history(&history_path).map_err(|e| AnalyzeError::Io(history_path, e))?;
+    let events =
+        store::read_net_events(dir).map_err(|e| AnalyzeError::Io(dir.join(files::MESSAGES), e))?;
+    let mut results = checker::analyze(workload.as_ref(), &options, &history, &events);
+    // Halts happened during the run; keep what the run recorded.
+    let previous: Option<Value> = std::fs::read_to_string(dir.join(files::RESULTS))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let halts = previous
+        .as_ref()
+        .map(|p| p["glomers"]["halted-nodes"].clone())
+        .unwrap_or(Value::Array(Vec::new()));
+    results["glomers"] = serde_json::json!({"seed": options.seed, "halted-nodes": halts});
+    store::write_json(&dir.join(files::RESULTS), &results)
+        .map_err(|e| AnalyzeError::Io(dir.join(files::RESULTS), e))?;
+    let validity = Validity::of(&results["valid?"]);
+    Ok((results, validity))
+}

@@ -1,0 +1,240 @@
+//! The synchronous network client (spec: workbench-core §7): one endpoint `c<k>`, one
+//! outstanding request, replies matched by integer `in_reply_to`, everything else dropped.
+
+use crate::net::{NetError, Network, Take};
+use maelstrom::ErrorCode;
+use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Hands out client ids: one counter per run, from 0, never reused.
+#[derive(Debug, Default)]
+pub struct ClientIds(AtomicU64);
+
+impl ClientIds {
+    /// The next id, `c<k>`.
+    pub fn next(&self) -> String {
+        format!("c{}", self.0.fetch_add(1, Ordering::SeqCst))
+    }
+}
+
+/// Why an RPC did not return a normal reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RpcError {
+    /// Nothing matching arrived in time (code 0, indefinite).
+    Timeout,
+    /// The node answered with an error body.
+    Error {
+        /// The code.
+        code: ErrorCode,
+        /// The text, if any.
+        text: Option<String>,
+    },
+    /// The network refused the request (the client or node endpoint is gone).
+    Net(NetError),
+    /// The run is shutting down.
+    Closed,
+}
+
+/// One client endpoint.
+pub struct Client {
+    id: String,
+    net: Arc<Network>,
+    next_msg_id: u64,
+}
+
+impl Client {
+    /// Opens a client: takes the next id and registers it in the network.
+    pub fn open(net: Arc<Network>, ids: &ClientIds) -> Client {
+        let id = ids.next();
+        net.register(&id);
+        Client {
+            id,
+            net,
+            next_msg_id: 1,
+        }
+    }
+
+    /// The client's endpoint id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Sends `body` (an object; `msg_id` is added) to `dest` and waits for the reply whose
+    /// `in_reply_to` equals the request's `msg_id`, or the timeout.
+    pub fn rpc(
+        &mut self,
+        dest: &str,
+        mut body: Map<String, Value>,
+        timeout: Duration,
+    ) -> Result<Map<String, Value>, RpcError> {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        body.insert("msg_id".into(), Value::from(msg_id));
+        let deadline = self.net.clock().now() + timeout;
+        self.net
+            .send(&self.id, dest, Value::Object(body).to_string())
+            .map_err(RpcError::Net)?;
+        loop {
+            match self.net.take(&self.id, Some(deadline)) {
+                Take::Message(at, message) => {
+                    if !self.net.await_delivery(at, &message) {
+                        return Err(RpcError::Closed);
+                    }
+                    let Ok(Value::Object(reply)) = serde_json::from_str::<Value>(&message.body)
+                    else {
+                        continue;
+                    };
+                    if reply.get("in_reply_to").and_then(Value::as_u64) != Some(msg_id)
+                        || !reply.get("in_reply_to").is_some_and(Value::is_u64)
+                    {
+                        continue;
+                    }
+                    if reply.get("type").and_then(Value::as_str) == Some("error") {
+                        let code = reply.get("code").and_then(Value::as_u64).unwrap_or(13);
+                        let text = reply.get("text").and_then(Value::as_str).map(str::to_owned);
+                        return Err(RpcError::Error {
+                            code: ErrorCode(code as u32),
+                            text,
+                        });
+                    }
+                    return Ok(reply);
+                }
+                Take::Dropped => continue,
+                Take::Empty => return Err(RpcError::Timeout),
+                Take::Closed => return Err(RpcError::Closed),
+            }
+        }
+    }
+
+    /// Closes the client: its endpoint disappears, and later replies to it are refused.
+    pub fn close(self) {
+        self.net.deregister(&self.id);
+    }
+}
+
+/// A field type in a closed response schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Any JSON value.
+    Any,
+    /// A JSON integer (`3.0` does not count).
+    Int,
+    /// An array of integers, or `null`.
+    IntArray,
+    /// An object.
+    Map,
+}
+
+impl FieldType {
+    fn accepts(self, value: &Value) -> bool {
+        match self {
+            FieldType::Any => true,
+            FieldType::Int => value.is_i64() || value.is_u64(),
+            FieldType::IntArray => {
+                value.is_null()
+                    || value
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(|v| v.is_i64() || v.is_u64()))
+            }
+            FieldType::Map => value.is_object(),
+        }
+    }
+}
+
+/// A closed response schema: `type`, `in_reply_to`, optional `msg_id`, and these fields.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseSchema {
+    /// The `type` the response must have.
+    pub kind: &'static str,
+    /// Required fields.
+    pub required: &'static [(&'static str, FieldType)],
+}
+
+impl ResponseSchema {
+    /// Checks a response; the errors name each problem as upstream's schema errors do.
+    pub fn check(&self, body: &Map<String, Value>) -> Result<(), Vec<String>> {
+        let mut errors = Vec::new();
+        match body.get("type") {
+            Some(Value::String(kind)) if kind == self.kind => {}
+            other => errors.push(format!(
+                "type: expected \"{}\", got {}",
+                self.kind,
+                show(other)
+            )),
+        }
+        match body.get("in_reply_to") {
+            Some(v) if FieldType::Int.accepts(v) => {}
+            other => errors.push(format!(
+                "in_reply_to: expected an integer, got {}",
+                show(other)
+            )),
+        }
+        if let Some(v) = body.get("msg_id") {
+            if !FieldType::Int.accepts(v) {
+                errors.push(format!("msg_id: expected an integer, got {v}"));
+            }
+        }
+        for (name, field) in self.required {
+            match body.get(*name) {
+                Some(v) if field.accepts(v) => {}
+                Some(v) => errors.push(format!("{name}: expected {field:?}, got {v}")),
+                None => errors.push(format!("{name}: missing-required-key")),
+            }
+        }
+        for key in body.keys() {
+            let known = matches!(key.as_str(), "type" | "in_reply_to" | "msg_id")
+                || self.required.iter().any(|(name, _)| name == key);
+            if !known {
+                errors.push(format!("{key}: disallowed-key"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn show(value: Option<&Value>) -> String {
+    value.map_or_else(|| "nothing".to_owned(), Value::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ECHO: ResponseSchema = ResponseSchema {
+        kind: "echo_ok",
+        required: &[("echo", FieldType::Any)],
+    };
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn closed_schemas_reject_extra_keys_and_wrong_types() {
+        assert!(ECHO
+            .check(&obj(
+                json!({"type": "echo_ok", "echo": 1, "in_reply_to": 2, "msg_id": 5})
+            ))
+            .is_ok());
+        let errors = ECHO
+            .check(&obj(
+                json!({"type": "echo_ok", "echo": 1, "in_reply_to": 2, "src": "n0"}),
+            ))
+            .unwrap_err();
+        assert_eq!(errors, ["src: disallowed-key"]);
+        let errors = ECHO
+            .check(&obj(json!({"type": "echo", "in_reply_to": 2.0})))
+            .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(FieldType::IntArray.accepts(&json!(null)));
+        assert!(!FieldType::IntArray.accepts(&json!([1.5])));
+        assert!(!FieldType::Map.accepts(&json!(null)));
+    }
+}

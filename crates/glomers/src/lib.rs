@@ -1,0 +1,37 @@
+//! glomers: a native, Maelstrom-compatible workbench for testing Gossip Glomers nodes.
+//!
+//! It spawns the same node binaries Maelstrom would, simulates the same network (latency,
+//! partitions), drives the same workloads and runs the same checkers, so its verdict on a
+//! node is the one Maelstrom would give. Where to find things:
+//!
+//! | concern | module |
+//! |---|---|
+//! | command-line options | [`options`] |
+//! | one run, start to verdict | [`run`] |
+//! | node processes | [`process`] |
+//! | the network model | [`net`] |
+//! | partitions | [`nemesis`] |
+//! | the synchronous client and response schemas | [`client`] |
+//! | workloads (generator, client, checker each) | [`workload`] |
+//! | generic checkers | [`checker`] |
+//! | the store layout | [`store`] |
+//! | the challenge suite | [`challenge`] |
+
+pub mod analyze;
+pub mod challenge;
+pub mod checker;
+pub mod client;
+pub mod clock;
+pub mod history;
+pub mod nemesis;
+pub mod net;
+pub mod options;
+pub mod process;
+pub mod progress;
+pub mod recorder;
+pub mod report;
+pub mod run;
+pub mod signals;
+pub mod store;
+pub mod values;
+pub mod workload;

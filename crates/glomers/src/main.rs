@@ -1,0 +1,159 @@
+//! The `glomers` command: a thin shell over the library. Exit codes follow Maelstrom: 0
+//! valid, 1 invalid, 2 unknown, 254 bad arguments, 255 a crashed run.
+
+use clap::{Parser, Subcommand};
+use glomers::challenge;
+use glomers::options::TestArgs;
+use glomers::progress::Progress;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "glomers",
+    version,
+    about = "A native, Maelstrom-compatible test workbench"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a test, with Maelstrom's flags.
+    Test(Box<TestArgs>),
+    /// Re-run the checkers on a stored run (default: the latest).
+    Analyze {
+        /// The run directory.
+        run_dir: Option<PathBuf>,
+        /// Where runs are stored.
+        #[arg(long, default_value = "store")]
+        store: PathBuf,
+    },
+    /// Build the solutions and run the challenge suite (`all`, or ids such as 1 2 3a).
+    Challenge {
+        /// Challenge ids, or `all`.
+        ids: Vec<String>,
+        /// Run each row on seeds 1..=K and report how many passed.
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// Where runs are stored.
+        #[arg(long, default_value = "store")]
+        store: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(254),
+            };
+        }
+    };
+    let _ = ctrlc::set_handler(|| {
+        glomers::process::kill_all_groups();
+        eprintln!("\ninterrupted: every node process has been killed");
+        std::process::exit(130);
+    });
+    let code = match cli.command {
+        Command::Test(args) => test(&args),
+        Command::Analyze { run_dir, store } => {
+            analyze(run_dir.unwrap_or_else(|| store.join("latest")))
+        }
+        Command::Challenge { ids, seeds, store } => challenges(&ids, seeds, &store),
+    };
+    ExitCode::from(code)
+}
+
+fn test(args: &TestArgs) -> u8 {
+    let options = match args.resolve() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("{e}");
+            return 254;
+        }
+    };
+    let Some(workload) = glomers::workload::by_name(&options.workload) else {
+        eprintln!(
+            "the {} workload is not implemented in glomers yet",
+            options.workload
+        );
+        return 254;
+    };
+    let workload: Arc<dyn glomers::workload::Workload> = Arc::from(workload);
+    let mut last = 0;
+    for i in 0..args.test_count.max(1) {
+        let mut options = options.clone();
+        options.seed = options.seed.wrapping_add(i);
+        match glomers::run::run_test(&options, workload.clone(), &args.store, Progress::detect()) {
+            Ok(report) => {
+                println!("{}", glomers::report::summary(&report));
+                last = report.exit_code();
+                if last != 0 {
+                    break;
+                }
+            }
+            Err(e) => {
+                eprintln!("glomers: {e}");
+                return 255;
+            }
+        }
+    }
+    last as u8
+}
+
+fn analyze(dir: PathBuf) -> u8 {
+    match glomers::analyze::analyze_dir(&dir) {
+        Ok((results, validity)) => {
+            print!("{}", glomers::report::results_summary(&results));
+            println!("  run          {}", dir.display());
+            validity.exit_code() as u8
+        }
+        Err(e) => {
+            eprintln!("glomers analyze: {e}");
+            255
+        }
+    }
+}
+
+fn challenges(ids: &[String], seeds: u64, store: &std::path::Path) -> u8 {
+    let rows = match challenge::select(ids) {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("{e}");
+            return 254;
+        }
+    };
+    let bin_dir = match challenge::build(&rows) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("{e}");
+            return 255;
+        }
+    };
+    let seeds: Vec<u64> = (1..=seeds.max(1)).collect();
+    let mut results = Vec::new();
+    for row in rows {
+        match challenge::run_row(row, &bin_dir, &seeds, store, Progress::detect()) {
+            Ok(result) => results.push(result),
+            Err(e) => {
+                eprintln!("{e}");
+                return 255;
+            }
+        }
+    }
+    print!("{}", challenge::scoreboard(&results));
+    if results.iter().all(challenge::RowResult::passed) {
+        0
+    } else {
+        1
+    }
+}

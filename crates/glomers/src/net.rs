@@ -1,0 +1,518 @@
+//! The simulated network, as Maelstrom models it (spec: workbench-core §4).
+//!
+//! Every endpoint (node, client, service) has one queue ordered by delivery deadline and one
+//! consumer that takes the head, checks partitions *at take time*, sleeps out the remaining
+//! latency (blocking the rest of its queue: head-of-line, as upstream) and delivers. Each
+//! message gets one latency draw when it is sent; client traffic has none. Every send and
+//! every delivery is journaled for the statistics and `messages.jsonl`.
+
+use crate::clock::Clock;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// True for client endpoints. Maelstrom's rule is literally "starts with `c`" (a [QUIRK]
+/// we keep; node names starting with `c` are rejected at start-up instead).
+pub fn is_client(id: &str) -> bool {
+    id.starts_with('c')
+}
+
+/// One message in flight. The body is kept as JSON text: it is delivered as written, and only
+/// clients and checkers parse it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetMessage {
+    /// Global message number, from 0 in send order.
+    pub id: u64,
+    /// Sender.
+    pub src: String,
+    /// Receiver.
+    pub dest: String,
+    /// The body, a JSON object.
+    pub body: String,
+}
+
+impl NetMessage {
+    /// The line a node receives: `{"id","src","dest","body"}`, as upstream orders them.
+    pub fn to_line(&self) -> String {
+        let mut line =
+            String::with_capacity(self.body.len() + self.src.len() + self.dest.len() + 48);
+        line.push_str("{\"id\":");
+        line.push_str(&self.id.to_string());
+        line.push_str(",\"src\":");
+        line.push_str(&json_string(&self.src));
+        line.push_str(",\"dest\":");
+        line.push_str(&json_string(&self.dest));
+        line.push_str(",\"body\":");
+        line.push_str(&self.body);
+        line.push('}');
+        line
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The latency distribution (`--latency-dist`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyDist {
+    /// Always the mean.
+    Constant,
+    /// Uniform integer in `[0, 2 × mean)`.
+    Uniform,
+    /// Exponential with the given mean, truncated to whole milliseconds.
+    Exponential,
+}
+
+/// Latency between non-client endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Mean one-way latency in milliseconds.
+    pub mean: u64,
+    /// Distribution.
+    pub dist: LatencyDist,
+}
+
+impl Latency {
+    /// One draw, in whole milliseconds. A mean of 0 gives 0 for every distribution (upstream
+    /// crashes or hangs there: a [QUIRK] we do not copy).
+    pub fn draw(&self, rng: &mut impl Rng) -> u64 {
+        if self.mean == 0 {
+            return 0;
+        }
+        match self.dist {
+            LatencyDist::Constant => self.mean,
+            LatencyDist::Uniform => rng.gen_range(0..2 * self.mean),
+            LatencyDist::Exponential => {
+                let u: f64 = rng.gen::<f64>();
+                (-(1.0 - u).ln() * self.mean as f64).floor() as u64
+            }
+        }
+    }
+}
+
+/// Send or delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// The message entered the network.
+    Send,
+    /// The message was handed to its receiver.
+    Recv,
+}
+
+/// One journal entry.
+#[derive(Debug, Clone)]
+pub struct JournalEvent {
+    /// Nanoseconds since the network was created.
+    pub time: u64,
+    /// Send or delivery.
+    pub kind: EventKind,
+    /// The message.
+    pub message: Arc<NetMessage>,
+}
+
+/// Why the network refused a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    /// `src` or `dest` is not a registered endpoint (a closed client, a typo, a service that
+    /// does not exist).
+    #[error(
+        "invalid {role} `{id}`: no such endpoint (is it a closed client or a misspelled node?)"
+    )]
+    UnknownEndpoint {
+        /// `src` or `dest`.
+        role: &'static str,
+        /// The id.
+        id: String,
+    },
+}
+
+/// What a consumer got from its queue.
+#[derive(Debug)]
+pub enum Take {
+    /// A message, to be delivered at `deadline`.
+    Message(Duration, Arc<NetMessage>),
+    /// The head was dropped by a partition; ask again.
+    Dropped,
+    /// Nothing arrived before the wait ended.
+    Empty,
+    /// The endpoint is gone or the network shut down.
+    Closed,
+}
+
+struct Queued {
+    deadline: Duration,
+    message: Arc<NetMessage>,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    /// Earliest deadline first, then send order: a max-heap of reversed keys.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.deadline, other.message.id).cmp(&(self.deadline, self.message.id))
+    }
+}
+
+struct Endpoint {
+    queue: BinaryHeap<Queued>,
+    ready: Arc<Condvar>,
+}
+
+struct State {
+    endpoints: HashMap<String, Endpoint>,
+    /// dest -> the sources whose messages it drops.
+    drops: HashMap<String, BTreeSet<String>>,
+    next_id: u64,
+    rng: Pcg64Mcg,
+    journal: Vec<JournalEvent>,
+    lateness_us: Vec<u64>,
+    shut_down: bool,
+}
+
+/// The network shared by every endpoint's threads.
+pub struct Network {
+    state: Mutex<State>,
+    latency: Latency,
+    clock: Arc<dyn Clock>,
+}
+
+impl Network {
+    /// An empty network with the given latency, drawing from `rng`.
+    pub fn new(latency: Latency, rng: Pcg64Mcg, clock: Arc<dyn Clock>) -> Self {
+        Network {
+            state: Mutex::new(State {
+                endpoints: HashMap::new(),
+                drops: HashMap::new(),
+                next_id: 0,
+                rng,
+                journal: Vec::new(),
+                lateness_us: Vec::new(),
+                shut_down: false,
+            }),
+            latency,
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The network's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Adds an endpoint with an empty queue.
+    pub fn register(&self, id: &str) {
+        let mut state = self.lock();
+        state
+            .endpoints
+            .entry(id.to_owned())
+            .or_insert_with(|| Endpoint {
+                queue: BinaryHeap::new(),
+                ready: Arc::new(Condvar::new()),
+            });
+    }
+
+    /// Removes an endpoint; what is still queued for it vanishes, and its consumer is woken
+    /// to find the endpoint closed.
+    pub fn deregister(&self, id: &str) {
+        let mut state = self.lock();
+        if let Some(endpoint) = state.endpoints.remove(id) {
+            endpoint.ready.notify_all();
+        }
+    }
+
+    /// True if `id` is registered.
+    pub fn is_registered(&self, id: &str) -> bool {
+        self.lock().endpoints.contains_key(id)
+    }
+
+    /// Sends a message: numbers it, draws its latency, journals it and queues it.
+    pub fn send(&self, src: &str, dest: &str, body: String) -> Result<u64, NetError> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        for (role, id) in [("src", src), ("dest", dest)] {
+            if !state.endpoints.contains_key(id) {
+                return Err(NetError::UnknownEndpoint {
+                    role,
+                    id: id.to_owned(),
+                });
+            }
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        let latency = if is_client(src) || is_client(dest) {
+            0
+        } else {
+            self.latency.draw(&mut state.rng)
+        };
+        let message = Arc::new(NetMessage {
+            id,
+            src: src.to_owned(),
+            dest: dest.to_owned(),
+            body,
+        });
+        state.journal.push(JournalEvent {
+            time: now.as_nanos() as u64,
+            kind: EventKind::Send,
+            message: message.clone(),
+        });
+        let deadline = now + Duration::from_millis(latency);
+        if let Some(endpoint) = state.endpoints.get_mut(dest) {
+            endpoint.queue.push(Queued { deadline, message });
+            endpoint.ready.notify_one();
+        }
+        Ok(id)
+    }
+
+    /// Takes the head of `id`'s queue, waiting until `until` (or forever) for one to arrive.
+    /// The partition check happens here, as upstream does it.
+    pub fn take(&self, id: &str, until: Option<Duration>) -> Take {
+        let mut state = self.lock();
+        loop {
+            if state.shut_down {
+                return Take::Closed;
+            }
+            let Some(endpoint) = state.endpoints.get_mut(id) else {
+                return Take::Closed;
+            };
+            if let Some(head) = endpoint.queue.pop() {
+                let dropped = state
+                    .drops
+                    .get(id)
+                    .is_some_and(|srcs| srcs.contains(&head.message.src));
+                return if dropped {
+                    Take::Dropped
+                } else {
+                    Take::Message(head.deadline, head.message)
+                };
+            }
+            let ready = endpoint.ready.clone();
+            match until {
+                None => state = ready.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(until) => {
+                    let now = self.clock.now();
+                    if now >= until {
+                        return Take::Empty;
+                    }
+                    state = ready
+                        .wait_timeout(state, until - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// Waits out a taken message's latency, then journals its delivery. Returns false if the
+    /// network shut down meanwhile.
+    pub fn await_delivery(&self, deadline: Duration, message: &Arc<NetMessage>) -> bool {
+        self.clock.sleep_until(deadline);
+        let now = self.clock.now();
+        let mut state = self.lock();
+        if state.shut_down {
+            return false;
+        }
+        state
+            .lateness_us
+            .push(now.saturating_sub(deadline).as_micros() as u64);
+        state.journal.push(JournalEvent {
+            time: now.as_nanos() as u64,
+            kind: EventKind::Recv,
+            message: message.clone(),
+        });
+        true
+    }
+
+    /// Applies a grudge: each node drops messages from the nodes it names.
+    pub fn partition(&self, grudge: &BTreeMap<String, BTreeSet<String>>) {
+        let mut state = self.lock();
+        for (dest, srcs) in grudge {
+            state
+                .drops
+                .entry(dest.clone())
+                .or_default()
+                .extend(srcs.iter().cloned());
+        }
+    }
+
+    /// Heals every partition.
+    pub fn heal(&self) {
+        self.lock().drops.clear();
+    }
+
+    /// Wakes every consumer and makes every later take return `Closed`.
+    pub fn shut_down(&self) {
+        let mut state = self.lock();
+        state.shut_down = true;
+        for endpoint in state.endpoints.values() {
+            endpoint.ready.notify_all();
+        }
+    }
+
+    /// A copy of the journal so far.
+    pub fn journal(&self) -> Vec<JournalEvent> {
+        self.lock().journal.clone()
+    }
+
+    /// Number of messages sent so far.
+    pub fn sent_count(&self) -> u64 {
+        self.lock().next_id
+    }
+
+    /// Delivery lateness samples (actual delivery minus deadline), in microseconds.
+    pub fn lateness_us(&self) -> Vec<u64> {
+        self.lock().lateness_us.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::RealClock;
+    use rand::SeedableRng;
+
+    fn net(mean: u64, dist: LatencyDist) -> Network {
+        Network::new(
+            Latency { mean, dist },
+            Pcg64Mcg::seed_from_u64(1),
+            Arc::new(RealClock::new()),
+        )
+    }
+
+    #[test]
+    fn latency_draws_match_their_distributions() {
+        let mut rng = Pcg64Mcg::seed_from_u64(7);
+        let n = 200_000;
+        let mut mean = |dist| {
+            let l = Latency { mean: 100, dist };
+            let draws: Vec<u64> = (0..n).map(|_| l.draw(&mut rng)).collect();
+            (
+                draws.iter().sum::<u64>() as f64 / n as f64,
+                *draws.iter().min().unwrap(),
+                *draws.iter().max().unwrap(),
+            )
+        };
+        assert_eq!(mean(LatencyDist::Constant), (100.0, 100, 100));
+        let (m, lo, hi) = mean(LatencyDist::Uniform);
+        assert!((m - 99.5).abs() < 0.5, "uniform mean {m}");
+        assert_eq!((lo, hi), (0, 199));
+        let (m, lo, hi) = mean(LatencyDist::Exponential);
+        assert!((m - 99.5).abs() < 1.5, "exponential mean {m}");
+        assert_eq!(lo, 0);
+        assert!(hi > 800, "exponential has a long tail: max {hi}");
+        for dist in [
+            LatencyDist::Constant,
+            LatencyDist::Uniform,
+            LatencyDist::Exponential,
+        ] {
+            assert_eq!(Latency { mean: 0, dist }.draw(&mut rng), 0);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_draws() {
+        let l = Latency {
+            mean: 50,
+            dist: LatencyDist::Exponential,
+        };
+        let draws = |seed| {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            (0..100).map(|_| l.draw(&mut rng)).collect::<Vec<_>>()
+        };
+        assert_eq!(draws(3), draws(3));
+        assert_ne!(draws(3), draws(4));
+    }
+
+    #[test]
+    fn queues_deliver_by_deadline_and_clients_have_no_latency() {
+        let net = net(30, LatencyDist::Constant);
+        for id in ["n0", "n1", "c0"] {
+            net.register(id);
+        }
+        net.send("n0", "n1", "{\"a\":1}".into()).unwrap();
+        net.send("c0", "n1", "{\"a\":2}".into()).unwrap();
+        let Take::Message(d1, m1) = net.take("n1", None) else {
+            panic!()
+        };
+        let Take::Message(d2, m2) = net.take("n1", None) else {
+            panic!()
+        };
+        assert_eq!(
+            (m1.body.as_str(), m2.body.as_str()),
+            ("{\"a\":2}", "{\"a\":1}")
+        );
+        assert!(d2 >= d1 + Duration::from_millis(29));
+        assert!(matches!(
+            net.take("n1", Some(net.clock().now())),
+            Take::Empty
+        ));
+        assert_eq!(
+            m2.to_line(),
+            r#"{"id":0,"src":"n0","dest":"n1","body":{"a":1}}"#
+        );
+    }
+
+    #[test]
+    fn partitions_drop_at_take_time_one_direction_only() {
+        let net = net(0, LatencyDist::Constant);
+        for id in ["n0", "n1"] {
+            net.register(id);
+        }
+        net.send("n0", "n1", "{}".into()).unwrap();
+        net.send("n1", "n0", "{}".into()).unwrap();
+        net.partition(&BTreeMap::from([(
+            "n1".to_string(),
+            BTreeSet::from(["n0".to_string()]),
+        )]));
+        assert!(matches!(net.take("n1", None), Take::Dropped));
+        assert!(matches!(net.take("n0", None), Take::Message(..)));
+        net.send("n0", "n1", "{}".into()).unwrap();
+        net.heal();
+        assert!(
+            matches!(net.take("n1", None), Take::Message(..)),
+            "sent during, taken after the heal"
+        );
+    }
+
+    #[test]
+    fn unknown_endpoints_are_refused_and_journal_counts_sends() {
+        let net = net(0, LatencyDist::Constant);
+        net.register("n0");
+        let err = net.send("n0", "c7", "{}".into()).unwrap_err();
+        assert_eq!(
+            err,
+            NetError::UnknownEndpoint {
+                role: "dest",
+                id: "c7".into()
+            }
+        );
+        assert!(net.journal().is_empty());
+        net.register("c7");
+        net.send("n0", "c7", "{}".into()).unwrap();
+        net.deregister("c7");
+        assert!(matches!(net.take("c7", None), Take::Closed));
+        assert_eq!(net.journal().len(), 1);
+    }
+}

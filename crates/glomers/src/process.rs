@@ -1,0 +1,427 @@
+//! Node processes: spawning, the stdin delivery loop, stdout routing, stderr logs, exit
+//! detection and teardown (spec: workbench-core §3).
+//!
+//! Each node runs in its own process group so that teardown and Ctrl-C kill it together with
+//! anything it forked: no orphans, no zombies.
+
+use crate::net::{NetError, Network, Take};
+use crate::signals::{RunError, Signals};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::{BTreeSet, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Lines of stderr (and stdout) kept for crash reports.
+const TAIL_LINES: usize = 32;
+/// How much of a bad line an error message quotes.
+const EXCERPT: usize = 160;
+
+/// Process groups of every live node, for the Ctrl-C handler.
+static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Kills every live node's process group (used on Ctrl-C).
+pub fn kill_all_groups() {
+    let groups = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+    for pgid in groups {
+        kill_group(pgid);
+    }
+}
+
+fn kill_group(pgid: i32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// A way to run nodes. Process mode is the only driver today; an in-process driver for
+/// sans-IO nodes on virtual time will sit behind the same interface.
+pub trait NodeDriver {
+    /// Starts node `id`; its messages flow through `net`.
+    fn start(
+        &self,
+        id: &str,
+        net: &Arc<Network>,
+        signals: &Arc<Signals>,
+    ) -> Result<Box<dyn RunningNode>, RunError>;
+}
+
+/// A started node.
+pub trait RunningNode: Send {
+    /// The node id.
+    fn id(&self) -> &str;
+    /// If the node has already stopped: how (exit status and last stderr lines).
+    fn exited(&self) -> Option<String>;
+    /// Stops the node for good and waits (bounded) for it to be gone.
+    fn stop(&mut self);
+}
+
+/// Spawns node binaries as OS processes, as upstream does.
+pub struct ProcessDriver {
+    /// The binary (absolute path).
+    pub bin: std::path::PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Where `<node>.log` files go.
+    pub log_dir: std::path::PathBuf,
+    /// Echo stderr lines to the console.
+    pub log_stderr: bool,
+}
+
+impl NodeDriver for ProcessDriver {
+    fn start(
+        &self,
+        id: &str,
+        net: &Arc<Network>,
+        signals: &Arc<Signals>,
+    ) -> Result<Box<dyn RunningNode>, RunError> {
+        Ok(Box::new(NodeProcess::spawn(self, id, net, signals)?))
+    }
+}
+
+/// One node process and its I/O threads.
+pub struct NodeProcess {
+    id: String,
+    pgid: i32,
+    stopping: Arc<AtomicBool>,
+    exit: Arc<Mutex<Option<String>>>,
+    waiter: Option<JoinHandle<()>>,
+    exited_rx: mpsc::Receiver<()>,
+}
+
+impl NodeProcess {
+    fn spawn(
+        driver: &ProcessDriver,
+        id: &str,
+        net: &Arc<Network>,
+        signals: &Arc<Signals>,
+    ) -> Result<Self, RunError> {
+        let mut child: Child = Command::new(&driver.bin)
+            .args(&driver.args)
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| RunError::Spawn {
+                node: id.to_owned(),
+                bin: driver.bin.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let pgid = child.id() as i32;
+        if let Ok(mut groups) = LIVE_GROUPS.lock() {
+            groups.insert(pgid);
+        }
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| RunError::internal("node stdin missing"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| RunError::internal("node stdout missing"))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| RunError::internal("node stderr missing"))?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+
+        let name = |what: &str| format!("{id}-{what}");
+        let (deliver_net, deliver_id) = (net.clone(), id.to_owned());
+        spawn_thread(name("stdin"), move || {
+            deliver(&deliver_net, &deliver_id, stdin)
+        })?;
+
+        let (route_net, route_id, route_signals) = (net.clone(), id.to_owned(), signals.clone());
+        spawn_thread(name("stdout"), move || {
+            route_stdout(&route_net, &route_id, stdout, &route_signals)
+        })?;
+
+        let log_path = driver.log_dir.join(format!("{id}.log"));
+        let (tail, echo, log_id) = (stderr_tail.clone(), driver.log_stderr, id.to_owned());
+        let (eof_tx, eof_rx) = mpsc::channel();
+        spawn_thread(name("stderr"), move || {
+            log_stderr(&log_id, stderr, &log_path, &tail, echo);
+            let _ = eof_tx.send(());
+        })?;
+
+        let exit = Arc::new(Mutex::new(None));
+        let (exited_tx, exited_rx) = mpsc::channel();
+        let (w_exit, w_stopping, w_signals, w_id) = (
+            exit.clone(),
+            stopping.clone(),
+            signals.clone(),
+            id.to_owned(),
+        );
+        let waiter = spawn_thread(name("wait"), move || {
+            let status = child.wait();
+            // Give stderr a moment to drain so the report shows the node's last words.
+            let _ = eof_rx.recv_timeout(Duration::from_secs(1));
+            let description = describe_exit(status, &stderr_tail);
+            if let Ok(mut slot) = w_exit.lock() {
+                *slot = Some(description.clone());
+            }
+            if let Ok(mut groups) = LIVE_GROUPS.lock() {
+                groups.remove(&pgid);
+            }
+            if !w_stopping.load(Ordering::SeqCst) {
+                w_signals.abort(RunError::NodeExited {
+                    node: w_id,
+                    report: description,
+                });
+            }
+            let _ = exited_tx.send(());
+        })?;
+        Ok(NodeProcess {
+            id: id.to_owned(),
+            pgid,
+            stopping,
+            exit,
+            waiter: Some(waiter),
+            exited_rx,
+        })
+    }
+}
+
+impl RunningNode for NodeProcess {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn exited(&self) -> Option<String> {
+        self.exit.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn stop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        kill_group(self.pgid);
+        if self.exited_rx.recv_timeout(Duration::from_secs(5)).is_ok() {
+            if let Some(waiter) = self.waiter.take() {
+                let _ = waiter.join();
+            }
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if self.waiter.is_some() {
+            self.stop();
+        }
+    }
+}
+
+fn spawn_thread(
+    name: String,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, RunError> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map_err(|e| RunError::internal(&format!("cannot start a thread: {e}")))
+}
+
+fn describe_exit(
+    status: std::io::Result<ExitStatus>,
+    stderr_tail: &Mutex<VecDeque<String>>,
+) -> String {
+    let status = match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            _ => s.to_string(),
+        },
+        Err(e) => format!("unknown exit ({e})"),
+    };
+    let tail: Vec<String> = stderr_tail
+        .lock()
+        .map(|t| t.iter().cloned().collect())
+        .unwrap_or_default();
+    if tail.is_empty() {
+        format!("{status}; stderr was empty")
+    } else {
+        format!("{status}; last stderr lines:\n    {}", tail.join("\n    "))
+    }
+}
+
+/// The node's delivery loop: take, wait out the latency, write one line. Writes to a dead
+/// process fail silently and messages keep being consumed (and lost), as upstream.
+fn deliver(net: &Network, id: &str, stdin: ChildStdin) {
+    let mut stdin = Some(stdin);
+    loop {
+        match net.take(id, None) {
+            Take::Message(deadline, message) => {
+                if !net.await_delivery(deadline, &message) {
+                    return;
+                }
+                if let Some(pipe) = stdin.as_mut() {
+                    let mut line = message.to_line();
+                    line.push('\n');
+                    if pipe
+                        .write_all(line.as_bytes())
+                        .and_then(|()| pipe.flush())
+                        .is_err()
+                    {
+                        stdin = None;
+                    }
+                }
+            }
+            Take::Dropped | Take::Empty => {}
+            Take::Closed => return,
+        }
+    }
+}
+
+/// What upstream accepts on a node's stdout: exactly these keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    src: String,
+    dest: String,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<i64>,
+}
+
+/// Why a stdout line is not a message.
+fn check_line(line: &str) -> Result<(String, String, String), String> {
+    let envelope: Envelope = match serde_json::from_str(line) {
+        Ok(e) => e,
+        Err(e) => {
+            return Err(
+                if serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok() {
+                    format!("malformed-message: a message is one JSON object with exactly src, dest, body (and optionally an integer id): {e}")
+                } else {
+                    format!("line-not-valid-json: every stdout line must be one JSON message (logs go to stderr): {e}")
+                },
+            );
+        }
+    };
+    let body = match envelope.body.map(RawValue::get) {
+        None | Some("null") => "{}".to_owned(),
+        Some(raw) if raw.starts_with('{') => raw.to_owned(),
+        Some(raw) => {
+            return Err(format!(
+                "malformed-message: body must be a JSON object, got {}",
+                shorten(raw)
+            ))
+        }
+    };
+    Ok((envelope.src, envelope.dest, body))
+}
+
+/// Reads stdout line by line and sends each message into the network. A line that is not a
+/// message fails the run at once; a message to an unknown endpoint stops all further output
+/// of this node from being delivered, as upstream does.
+fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, signals: &Signals) {
+    let mut reader = BufReader::with_capacity(256 * 1024, stdout);
+    let mut raw = Vec::new();
+    let mut halted = false;
+    loop {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if halted {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let line = text.trim_end_matches(['\n', '\r']);
+        match check_line(line) {
+            Ok((src, dest, body)) => match net.send(&src, &dest, body) {
+                Ok(_) => {}
+                Err(e @ NetError::UnknownEndpoint { .. }) => {
+                    halted = true;
+                    signals.halt(id, &shorten(line), &e.to_string());
+                }
+            },
+            Err(rule) => {
+                signals.abort(RunError::BadOutput {
+                    node: id.to_owned(),
+                    line: shorten(line),
+                    rule,
+                });
+                halted = true;
+            }
+        }
+    }
+}
+
+fn log_stderr(
+    id: &str,
+    stderr: std::process::ChildStderr,
+    path: &Path,
+    tail: &Mutex<VecDeque<String>>,
+    echo: bool,
+) {
+    let mut file = std::fs::File::create(path).ok();
+    let reader = BufReader::new(stderr);
+    for line in reader.split(b'\n') {
+        let Ok(line) = line else { return };
+        let line = String::from_utf8_lossy(&line)
+            .trim_end_matches('\r')
+            .to_owned();
+        if let Some(f) = file.as_mut() {
+            let _ = writeln!(f, "{line}").and_then(|()| f.flush());
+        }
+        if echo {
+            eprintln!("[{id} stderr] {line}");
+        }
+        if let Ok(mut tail) = tail.lock() {
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+}
+
+/// Shortens a line for error messages.
+pub fn shorten(line: &str) -> String {
+    maelstrom::protocol::shorten(line, EXCERPT).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdout_lines_are_checked_like_upstream() {
+        assert_eq!(
+            check_line(r#"{"src":"n0","dest":"c1","body":{"type":"x"},"id":3}"#).unwrap(),
+            ("n0".into(), "c1".into(), r#"{"type":"x"}"#.into())
+        );
+        assert_eq!(check_line(r#"{"src":"n0","dest":"c1"}"#).unwrap().2, "{}");
+        assert_eq!(
+            check_line(r#"{"src":"n0","dest":"c1","body":null}"#)
+                .unwrap()
+                .2,
+            "{}"
+        );
+        let rule = |l| check_line(l).unwrap_err();
+        assert!(rule("hello from my node").starts_with("line-not-valid-json"));
+        assert!(rule("").starts_with("line-not-valid-json"));
+        assert!(rule(r#"{"src":"n0","dest":"c1","body":{},"extra":1}"#)
+            .starts_with("malformed-message"));
+        assert!(rule(r#"{"src":"n0","body":{}}"#).starts_with("malformed-message"));
+        assert!(
+            rule(r#"{"src":"n0","dest":"c1","body":[1]}"#).contains("body must be a JSON object")
+        );
+        assert!(
+            rule(r#"{"src":"n0","dest":"c1","body":{},"id":1.5}"#).starts_with("malformed-message")
+        );
+        assert!(rule(r#"{"src":"n0","dest":"c1","body":{}} {"#).starts_with("line-not-valid-json"));
+    }
+}

@@ -1,0 +1,570 @@
+//! One test run from start to verdict (spec: workbench-core §2): start the nodes, `init`
+//! them, run the main phase (clients at the global rate, nemesis on its schedule), the final
+//! phase if the workload has one, tear down, write the store, analyse.
+
+use crate::checker::{self, Validity};
+use crate::client::{Client, ClientIds, RpcError};
+use crate::clock::{Clock, RealClock};
+use crate::history::{write_history, OpType, Process};
+use crate::nemesis::{self, Shape};
+use crate::net::Network;
+use crate::options::TestOptions;
+use crate::process::{NodeDriver, ProcessDriver, RunningNode};
+use crate::progress::Progress;
+use crate::recorder::Recorder;
+use crate::signals::{Halt, RunError, Signals};
+use crate::store::{self, files};
+use crate::workload::{Generator, Invocation, Workload};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a node has to answer `init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The quiet period before a workload's final operations.
+const RECOVERY_WAIT: Duration = Duration::from_secs(10);
+
+/// What a run produced.
+pub struct RunReport {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The options it ran with.
+    pub options: TestOptions,
+    /// The results map, or why the run crashed.
+    pub outcome: Result<Value, RunError>,
+    /// Nodes whose output stopped being delivered.
+    pub halts: Vec<Halt>,
+}
+
+impl RunReport {
+    /// The verdict, if the run got that far.
+    pub fn validity(&self) -> Option<Validity> {
+        self.outcome
+            .as_ref()
+            .ok()
+            .map(|r| Validity::of(&r["valid?"]))
+    }
+
+    /// The process exit code: 0, 1 or 2 by verdict, 255 for a crashed run.
+    pub fn exit_code(&self) -> i32 {
+        self.validity().map_or(255, Validity::exit_code)
+    }
+}
+
+/// Everything the threads of a run share.
+struct Run {
+    options: TestOptions,
+    workload: Arc<dyn Workload>,
+    clock: Arc<dyn Clock>,
+    net: Arc<Network>,
+    signals: Arc<Signals>,
+    recorder: Arc<Recorder>,
+    client_ids: Arc<ClientIds>,
+}
+
+/// Runs one test and stores it under `store_root`.
+pub fn run_test(
+    options: &TestOptions,
+    workload: Arc<dyn Workload>,
+    store_root: &Path,
+    progress: Progress,
+) -> Result<RunReport, RunError> {
+    let io = |e: std::io::Error| RunError::Internal(format!("store: {e}"));
+    let dir = store::create_run_dir(store_root, workload.name()).map_err(io)?;
+    store::write_json(
+        &dir.join(files::TEST),
+        &serde_json::to_value(options).unwrap_or_default(),
+    )
+    .map_err(io)?;
+    progress.start(options, &dir);
+
+    let clock: Arc<dyn Clock> = Arc::new(RealClock::new());
+    let mut seeds = Pcg64Mcg::seed_from_u64(options.seed);
+    let net_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
+    let generator_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
+    let nemesis_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
+    let net = Arc::new(Network::new(options.latency, net_rng, clock.clone()));
+    let signals = Signals::new(net.clone());
+    // Every node endpoint exists before any process starts, so early messages queue.
+    for node in &options.nodes {
+        net.register(node);
+    }
+    let driver = ProcessDriver {
+        bin: options.bin.clone(),
+        args: options.args.clone(),
+        log_dir: dir.join(files::NODE_LOGS),
+        log_stderr: options.log_stderr,
+    };
+    let mut nodes: Vec<Box<dyn RunningNode>> = Vec::new();
+    let client_ids = Arc::new(ClientIds::default());
+    let result = (|| {
+        for node in &options.nodes {
+            nodes.push(driver.start(node, &net, &signals)?);
+        }
+        init_nodes(&net, &client_ids, &signals, &options.nodes, &nodes)?;
+        // The history's clock starts once every node is up, as upstream's relative time does.
+        let run = Run {
+            options: options.clone(),
+            workload: workload.clone(),
+            clock: clock.clone(),
+            net: net.clone(),
+            signals: signals.clone(),
+            recorder: Arc::new(Recorder::new(clock.clone())),
+            client_ids: client_ids.clone(),
+        };
+        let setup_clients: Vec<Client> = options
+            .nodes
+            .iter()
+            .map(|_| Client::open(net.clone(), &client_ids))
+            .collect();
+        let reporter = progress.spawn_reporter(
+            run.recorder.clone(),
+            net.clone(),
+            clock.clone(),
+            options.time_limit,
+        );
+        let phases = run_phases(&run, generator_rng, nemesis_rng);
+        reporter.stop();
+        net.heal();
+        for client in setup_clients {
+            client.close();
+        }
+        phases?;
+        if let Some(error) = signals.error() {
+            return Err(error);
+        }
+        // Upstream notices dead nodes here, at teardown: any node already gone crashes the run.
+        if let Some(node) = nodes.iter().find(|n| n.exited().is_some()) {
+            return Err(RunError::NodeExited {
+                node: node.id().to_owned(),
+                report: node.exited().unwrap_or_default(),
+            });
+        }
+        Ok(run.recorder)
+    })();
+    for node in &mut nodes {
+        node.stop();
+    }
+    net.shut_down();
+    let journal = net.journal();
+    let halts = signals.halts();
+    let (outcome, history) = match result {
+        Ok(recorder) => {
+            let history = recorder.history();
+            let events = store::net_events(&journal);
+            let mut results = checker::analyze(workload.as_ref(), options, &history, &events);
+            annotate(&mut results, options, &halts);
+            (Ok(results), history)
+        }
+        Err(error) => (Err(error), Vec::new()),
+    };
+    write_history(&dir, &history).map_err(io)?;
+    store::write_journal(&dir, &journal).map_err(io)?;
+    match &outcome {
+        Ok(results) => store::write_json(&dir.join(files::RESULTS), results).map_err(io)?,
+        Err(error) => std::fs::write(dir.join(files::ERROR), format!("{error}\n")).map_err(io)?,
+    }
+    store::mark_latest(store_root, workload.name(), &dir).map_err(io)?;
+    Ok(RunReport {
+        dir,
+        options: options.clone(),
+        outcome,
+        halts,
+    })
+}
+
+/// Our additions to the results map: the seed, and any node whose output was halted.
+pub fn annotate(results: &mut Value, options: &TestOptions, halts: &[Halt]) {
+    results["glomers"] = json!({"seed": options.seed, "halted-nodes": halts});
+}
+
+/// Sends `init` to every node at once through fresh clients, then waits for each answer.
+fn init_nodes(
+    net: &Arc<Network>,
+    client_ids: &ClientIds,
+    signals: &Signals,
+    node_ids: &[String],
+    nodes: &[Box<dyn RunningNode>],
+) -> Result<(), RunError> {
+    let handles: Vec<_> = node_ids
+        .iter()
+        .map(|node| {
+            let mut client = Client::open(net.clone(), client_ids);
+            let (node, ids) = (node.clone(), node_ids.to_vec());
+            std::thread::spawn(move || {
+                let mut body = Map::new();
+                body.insert("type".into(), json!("init"));
+                body.insert("node_id".into(), json!(node));
+                body.insert("node_ids".into(), json!(ids));
+                let reply = client.rpc(&node, body, INIT_TIMEOUT);
+                client.close();
+                (node, reply)
+            })
+        })
+        .collect();
+    let mut failure = None;
+    for handle in handles {
+        let (node, reply) = handle
+            .join()
+            .map_err(|_| RunError::internal("init thread panicked"))?;
+        let reason = match reply {
+            Ok(body) if body.get("type").and_then(Value::as_str) == Some("init_ok") => continue,
+            Ok(body) => format!("expected init_ok, got {}", Value::Object(body)),
+            Err(RpcError::Timeout) => format!(
+                "node did not respond to init within {} s",
+                INIT_TIMEOUT.as_secs()
+            ),
+            Err(RpcError::Error { code, text }) => format!(
+                "answered init with error {code}: {}",
+                text.unwrap_or_default()
+            ),
+            Err(RpcError::Net(e)) => e.to_string(),
+            Err(RpcError::Closed) => match signals.error() {
+                Some(error) => return Err(error),
+                None => "the run was shut down".into(),
+            },
+        };
+        let exited = nodes
+            .iter()
+            .find(|n| n.id() == node)
+            .and_then(|n| n.exited());
+        let reason = match exited {
+            Some(report) => format!("{reason}; the process is gone ({report})"),
+            None => reason,
+        };
+        failure.get_or_insert(RunError::InitFailed { node, reason });
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The main phase, then the final phase if the workload has one.
+fn run_phases(
+    run: &Run,
+    mut generator_rng: Pcg64Mcg,
+    nemesis_rng: Pcg64Mcg,
+) -> Result<(), RunError> {
+    let mut generator = run.workload.generator(&run.options);
+    let cutoff = run.clock.now() + Duration::from_secs(run.options.time_limit);
+    let nemesis = run.options.partitions().then(|| {
+        let (net, clock, recorder, signals, nodes) = (
+            run.net.clone(),
+            run.clock.clone(),
+            run.recorder.clone(),
+            run.signals.clone(),
+            run.options.nodes.clone(),
+        );
+        let interval = run.options.nemesis_interval;
+        std::thread::spawn(move || {
+            partition_schedule(
+                &net,
+                clock.as_ref(),
+                &recorder,
+                &signals,
+                &nodes,
+                interval,
+                cutoff,
+                nemesis_rng,
+            )
+        })
+    });
+    let mut pool = WorkerPool::start(run);
+    pool.main_phase(run, generator.as_mut(), &mut generator_rng, cutoff);
+    if let Some(nemesis) = nemesis {
+        let _ = nemesis.join();
+    }
+    if let Some(finals) = generator.final_invocations() {
+        if run.options.partitions() {
+            heal_op(&run.net, &run.recorder);
+        }
+        eprintln!("Waiting for recovery...");
+        sleep_unless_aborted(run, run.clock.now() + RECOVERY_WAIT);
+        pool.final_phase(run, &finals);
+    }
+    pool.stop();
+    Ok(())
+}
+
+fn sleep_unless_aborted(run: &Run, until: Duration) {
+    while !run.signals.is_aborted() {
+        let now = run.clock.now();
+        if now >= until {
+            return;
+        }
+        run.clock
+            .sleep_until(now + (until - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// Alternates start and stop of partitions with uniform gaps in `[0, 2 × interval)`,
+/// starting at once, until the cutoff.
+#[allow(clippy::too_many_arguments)]
+fn partition_schedule(
+    net: &Network,
+    clock: &dyn Clock,
+    recorder: &Recorder,
+    signals: &Signals,
+    nodes: &[String],
+    interval: f64,
+    cutoff: Duration,
+    mut rng: Pcg64Mcg,
+) {
+    let mut partitioned = false;
+    loop {
+        if signals.is_aborted() || clock.now() >= cutoff {
+            return;
+        }
+        if partitioned {
+            heal_op(net, recorder);
+        } else {
+            let shape = *Shape::ALL.choose(&mut rng).unwrap_or(&Shape::One);
+            recorder.record(
+                OpType::Info,
+                Process::NEMESIS,
+                "start-partition",
+                json!(shape.name()),
+                None,
+                None,
+                false,
+            );
+            let grudge = shape.grudge(nodes, &mut rng);
+            net.partition(&grudge);
+            recorder.record(
+                OpType::Info,
+                Process::NEMESIS,
+                "start-partition",
+                json!(["isolated", grudge]),
+                None,
+                None,
+                false,
+            );
+        }
+        partitioned = !partitioned;
+        let wake = clock.now() + nemesis::next_gap(interval, &mut rng);
+        while !signals.is_aborted() && clock.now() < wake.min(cutoff) {
+            clock.sleep_until(
+                (clock.now() + Duration::from_millis(50))
+                    .min(wake)
+                    .min(cutoff),
+            );
+        }
+    }
+}
+
+fn heal_op(net: &Network, recorder: &Recorder) {
+    recorder.record(
+        OpType::Info,
+        Process::NEMESIS,
+        "stop-partition",
+        Value::Null,
+        None,
+        None,
+        false,
+    );
+    net.heal();
+    recorder.record(
+        OpType::Info,
+        Process::NEMESIS,
+        "stop-partition",
+        json!("network-healed"),
+        None,
+        None,
+        false,
+    );
+}
+
+struct Job {
+    process: u64,
+    invocation: Invocation,
+}
+
+struct WorkerSlot {
+    jobs: mpsc::Sender<Job>,
+    process: u64,
+    busy: bool,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// One thread per concurrency slot; thread `t` talks to node `t mod N`.
+struct WorkerPool {
+    slots: Vec<WorkerSlot>,
+    done: mpsc::Receiver<(usize, u64)>,
+}
+
+impl WorkerPool {
+    fn start(run: &Run) -> WorkerPool {
+        let (done_tx, done) = mpsc::channel();
+        let concurrency = run.options.concurrency;
+        let slots = (0..concurrency)
+            .map(|t| {
+                let (jobs, rx) = mpsc::channel::<Job>();
+                let node = run.options.nodes[t % run.options.nodes.len()].clone();
+                let ctx = (
+                    run.workload.clone(),
+                    run.net.clone(),
+                    run.recorder.clone(),
+                    run.client_ids.clone(),
+                    run.options.clone(),
+                );
+                let done_tx = done_tx.clone();
+                let thread = std::thread::spawn(move || {
+                    let (workload, net, recorder, ids, options) = ctx;
+                    let mut client: Option<Client> = None;
+                    for job in rx {
+                        let c = client.get_or_insert_with(|| Client::open(net.clone(), &ids));
+                        let completion = workload.invoke(c, &node, &job.invocation, &options);
+                        let kind = completion.kind;
+                        recorder.record(
+                            kind,
+                            Process::Client(job.process),
+                            &job.invocation.f,
+                            completion.value,
+                            completion.error,
+                            completion.exception,
+                            job.invocation.is_final,
+                        );
+                        let mut process = job.process;
+                        if kind == OpType::Info {
+                            process += concurrency as u64;
+                            if !workload.reusable_client() {
+                                if let Some(old) = client.take() {
+                                    old.close();
+                                }
+                            }
+                        }
+                        if done_tx.send((t, process)).is_err() {
+                            break;
+                        }
+                    }
+                    if let Some(c) = client {
+                        c.close();
+                    }
+                });
+                WorkerSlot {
+                    jobs,
+                    process: t as u64,
+                    busy: false,
+                    thread,
+                }
+            })
+            .collect();
+        WorkerPool { slots, done }
+    }
+
+    fn mark_done(&mut self, (t, process): (usize, u64)) {
+        self.slots[t].busy = false;
+        self.slots[t].process = process;
+    }
+
+    fn dispatch(&mut self, run: &Run, t: usize, invocation: Invocation) {
+        let slot = &mut self.slots[t];
+        run.recorder.record(
+            OpType::Invoke,
+            Process::Client(slot.process),
+            &invocation.f,
+            invocation.value.clone(),
+            None,
+            None,
+            invocation.is_final,
+        );
+        slot.busy = slot
+            .jobs
+            .send(Job {
+                process: slot.process,
+                invocation,
+            })
+            .is_ok();
+    }
+
+    /// Stagger: one operation due at once, then gaps uniform in `[0, 2 / rate)`; a due
+    /// operation waits for a free thread (chosen round robin) and the next gap counts from
+    /// the actual dispatch. No operation starts at or after the cutoff.
+    fn main_phase(
+        &mut self,
+        run: &Run,
+        generator: &mut dyn Generator,
+        rng: &mut Pcg64Mcg,
+        cutoff: Duration,
+    ) {
+        let rate = run.options.rate;
+        let mut next_due = run.clock.now();
+        let mut round_robin = 0;
+        let n = self.slots.len();
+        loop {
+            while let Ok(done) = self.done.try_recv() {
+                self.mark_done(done);
+            }
+            let now = run.clock.now();
+            if run.signals.is_aborted() || now >= cutoff {
+                break;
+            }
+            if rate <= 0.0 {
+                sleep_unless_aborted(run, cutoff);
+                break;
+            }
+            let free = (0..n)
+                .map(|k| (round_robin + k) % n)
+                .find(|t| !self.slots[*t].busy);
+            let wait_until = match free {
+                Some(_) if now >= next_due => None,
+                Some(_) => Some(next_due.min(cutoff)),
+                None => Some(cutoff),
+            };
+            if let Some(until) = wait_until {
+                let wait = until.saturating_sub(now).min(Duration::from_millis(100));
+                if let Ok(done) = self.done.recv_timeout(wait) {
+                    self.mark_done(done);
+                }
+                continue;
+            }
+            let Some(t) = free else { continue };
+            let invocation = generator.next(rng);
+            self.dispatch(run, t, invocation);
+            round_robin = (t + 1) % n;
+            next_due = now + Duration::from_secs_f64(rng.gen::<f64>() * 2.0 / rate);
+        }
+        self.wait_idle(run);
+    }
+
+    /// Every thread performs the final operations once, all threads at the same time.
+    fn final_phase(&mut self, run: &Run, finals: &[Invocation]) {
+        for invocation in finals {
+            for t in 0..self.slots.len() {
+                if !run.signals.is_aborted() {
+                    self.dispatch(run, t, invocation.clone());
+                }
+            }
+            self.wait_idle(run);
+        }
+    }
+
+    fn wait_idle(&mut self, run: &Run) {
+        while self.slots.iter().any(|s| s.busy) {
+            match self.done.recv_timeout(Duration::from_millis(200)) {
+                Ok(done) => self.mark_done(done),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) if run.signals.is_aborted() => {
+                    // Workers blocked in an RPC wake up on shutdown; give them a moment.
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    fn stop(self) {
+        let WorkerPool { slots, done } = self;
+        drop(done);
+        let threads: Vec<_> = slots.into_iter().map(|s| s.thread).collect();
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The store: one directory per run, `store/<workload>/<timestamp>/`, with `latest` links
+//! (spec: workbench-core §11).
+
+use crate::checker::NetEvent;
+use crate::net::{EventKind, JournalEvent};
+use serde_json::Value;
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// File names inside a run directory.
+pub mod files {
+    /// The options of the run, for `analyze`.
+    pub const TEST: &str = "test.json";
+    /// The checkers' results.
+    pub const RESULTS: &str = "results.json";
+    /// One operation per line.
+    pub const HISTORY: &str = "history.jsonl";
+    /// The network journal.
+    pub const MESSAGES: &str = "messages.jsonl";
+    /// Per-node stderr logs.
+    pub const NODE_LOGS: &str = "node-logs";
+    /// Why a crashed run crashed.
+    pub const ERROR: &str = "error.txt";
+}
+
+/// Creates `store/<workload>/<timestamp>/` and its `node-logs/`, and points `store/current`
+/// at it.
+pub fn create_run_dir(store: &Path, workload: &str) -> io::Result<PathBuf> {
+    let parent = store.join(workload);
+    std::fs::create_dir_all(&parent)?;
+    let stamp = timestamp(SystemTime::now());
+    let mut dir = parent.join(&stamp);
+    let mut n = 1;
+    while dir.exists() {
+        dir = parent.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::create_dir_all(dir.join(files::NODE_LOGS))?;
+    link(&store.join("current"), &dir)?;
+    Ok(dir)
+}
+
+/// Points `store/latest` and `store/<workload>/latest` at a finished run.
+pub fn mark_latest(store: &Path, workload: &str, dir: &Path) -> io::Result<()> {
+    link(&store.join("latest"), dir)?;
+    link(&store.join(workload).join("latest"), dir)
+}
+
+fn link(at: &Path, target: &Path) -> io::Result<()> {
+    let target = std::fs::canonicalize(target)?;
+    let _ = std::fs::remove_file(at);
+    std::os::unix::fs::symlink(target, at)
+}
+
+/// A sortable UTC timestamp with milliseconds: `20240131T142301.123+0000`.
+pub fn timestamp(at: SystemTime) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{:03}+0000",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Writes the journal as JSON lines: `{"id","time","type","message":{"id","src","dest","body"}}`.
+pub fn write_journal(dir: &Path, journal: &[JournalEvent]) -> io::Result<()> {
+    let mut out = BufWriter::new(std::fs::File::create(dir.join(files::MESSAGES))?);
+    for (seq, event) in journal.iter().enumerate() {
+        let kind = match event.kind {
+            EventKind::Send => "send",
+            EventKind::Recv => "recv",
+        };
+        writeln!(
+            out,
+            "{{\"id\":{seq},\"time\":{},\"type\":\"{kind}\",\"message\":{}}}",
+            event.time,
+            event.message.to_line()
+        )?;
+    }
+    out.flush()
+}
+
+/// The statistics' view of a journal held in memory.
+pub fn net_events(journal: &[JournalEvent]) -> Vec<NetEvent> {
+    journal
+        .iter()
+        .map(|e| NetEvent {
+            kind: e.kind,
+            message: crate::checker::net::NetEventMessage {
+                id: e.message.id,
+                src: e.message.src.clone(),
+                dest: e.message.dest.clone(),
+            },
+        })
+        .collect()
+}
+
+/// Reads the journal back for analysis (bodies are skipped).
+pub fn read_net_events(dir: &Path) -> io::Result<Vec<NetEvent>> {
+    let path = dir.join(files::MESSAGES);
+    let file = io::BufReader::new(std::fs::File::open(&path)?);
+    let mut events = Vec::new();
+    for (n, line) in file.lines().enumerate() {
+        let line = line?;
+        let event = serde_json::from_str(&line).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}:{}: {e}", path.display(), n + 1),
+            )
+        })?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+/// Writes a JSON file, pretty-printed.
+pub fn write_json(path: &Path, value: &Value) -> io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_sortable_utc() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_706_711_181_123);
+        assert_eq!(timestamp(t), "20240131T142621.123+0000");
+        assert_eq!(timestamp(UNIX_EPOCH), "19700101T000000.000+0000");
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,219 @@
+//! Workloads: each one owns its generator, its client (how an operation becomes RPCs and
+//! back) and its checker, in one file per workload.
+
+pub mod echo;
+pub mod unique_ids;
+
+use crate::client::{Client, ResponseSchema, RpcError};
+use crate::history::{Op, OpType};
+use crate::options::TestOptions;
+use rand_pcg::Pcg64Mcg;
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// What a generator asks a worker to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// The function.
+    pub f: String,
+    /// Its argument.
+    pub value: Value,
+    /// A final-phase operation.
+    pub is_final: bool,
+}
+
+impl Invocation {
+    /// A main-phase invocation.
+    pub fn new(f: &str, value: Value) -> Self {
+        Invocation {
+            f: f.to_owned(),
+            value,
+            is_final: false,
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// `ok`, `fail` or `info`.
+    pub kind: OpType,
+    /// The result (or, on failure, the invocation's value).
+    pub value: Value,
+    /// Why it did not succeed.
+    pub error: Option<Value>,
+    /// Structured exception data, for indeterminate completions caused by one.
+    pub exception: Option<Value>,
+}
+
+impl Completion {
+    /// A success with this value.
+    pub fn ok(value: Value) -> Self {
+        Completion {
+            kind: OpType::Ok,
+            value,
+            error: None,
+            exception: None,
+        }
+    }
+
+    /// An indeterminate completion caused by an exception (the worker gets a new process).
+    pub fn exception(invocation: &Invocation, class: &str, message: String, data: Value) -> Self {
+        Completion {
+            kind: OpType::Info,
+            value: invocation.value.clone(),
+            error: Some(Value::String(format!("indeterminate: {message}"))),
+            exception: Some(json!({"class": class, "message": message, "data": data})),
+        }
+    }
+}
+
+/// Produces the operations of one run.
+pub trait Generator: Send {
+    /// The next main-phase operation.
+    fn next(&mut self, rng: &mut Pcg64Mcg) -> Invocation;
+
+    /// The operations each worker performs once in the final phase (after the heal and the
+    /// recovery wait), or `None` for workloads without a final phase.
+    fn final_invocations(&mut self) -> Option<Vec<Invocation>> {
+        None
+    }
+}
+
+/// A workload: generator, client and checker.
+pub trait Workload: Send + Sync {
+    /// The name, as given to `-w`.
+    fn name(&self) -> &'static str;
+
+    /// A fresh generator for one run.
+    fn generator(&self, options: &TestOptions) -> Box<dyn Generator>;
+
+    /// Whether a worker keeps its client endpoint after an indeterminate completion.
+    fn reusable_client(&self) -> bool;
+
+    /// Functions without side effects: a timeout on them is a `fail`, not an `info`.
+    fn idempotent(&self, f: &str) -> bool;
+
+    /// Per-request client timeout.
+    fn rpc_timeout(&self, _options: &TestOptions) -> Duration {
+        Duration::from_millis(5000)
+    }
+
+    /// Performs one operation against `node`.
+    fn invoke(
+        &self,
+        client: &mut Client,
+        node: &str,
+        invocation: &Invocation,
+        options: &TestOptions,
+    ) -> Completion;
+
+    /// Judges the history: a JSON object with at least `valid?`.
+    fn check(&self, history: &[Op], options: &TestOptions) -> Value;
+}
+
+/// The workloads this workbench knows, by name.
+pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
+    match name {
+        "echo" => Some(Box::new(echo::Echo)),
+        "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
+        _ => None,
+    }
+}
+
+/// Every workload name Maelstrom accepts (`-w`).
+pub const MAELSTROM_WORKLOADS: [&str; 10] = [
+    "broadcast",
+    "echo",
+    "g-counter",
+    "g-set",
+    "kafka",
+    "lin-kv",
+    "pn-counter",
+    "txn-list-append",
+    "txn-rw-register",
+    "unique-ids",
+];
+
+/// Sends one request and turns the outcome into a completion, with Maelstrom's error
+/// wrapper: timeouts and indefinite codes are `info` (or `fail` for idempotent functions),
+/// definite codes are `fail`, a reply that breaks the closed schema is an exception `info`.
+/// On success, `on_ok` maps the validated reply body to the completion value.
+#[allow(clippy::too_many_arguments)]
+pub fn call(
+    workload: &dyn Workload,
+    client: &mut Client,
+    node: &str,
+    invocation: &Invocation,
+    request: Value,
+    schema: &ResponseSchema,
+    timeout: Duration,
+    on_ok: impl FnOnce(Map<String, Value>) -> Value,
+) -> Completion {
+    let Value::Object(request) = request else {
+        return Completion::exception(
+            invocation,
+            "internal",
+            "request is not an object".into(),
+            Value::Null,
+        );
+    };
+    let sent = request.clone();
+    match client.rpc(node, request, timeout) {
+        Ok(reply) => match schema.check(&reply) {
+            Ok(()) => Completion::ok(on_ok(reply)),
+            Err(errors) => Completion::exception(
+                invocation,
+                "malformed-rpc-response",
+                format!("Malformed RPC response: {}", errors.join("; ")),
+                json!({"sent": sent, "received": reply, "expected-type": schema.kind, "errors": errors}),
+            ),
+        },
+        Err(error) => map_error(workload.idempotent(&invocation.f), invocation, error),
+    }
+}
+
+/// Maelstrom's error-to-operation mapping (spec: workbench-core §7.4).
+pub fn map_error(idempotent: bool, invocation: &Invocation, error: RpcError) -> Completion {
+    let indefinite = if idempotent {
+        OpType::Fail
+    } else {
+        OpType::Info
+    };
+    let (kind, error) = match error {
+        RpcError::Timeout => (indefinite, Value::String("net-timeout".into())),
+        RpcError::Error { code, text } => {
+            let kind = if code.is_definite() {
+                OpType::Fail
+            } else {
+                indefinite
+            };
+            (kind, json!([code.name(), text]))
+        }
+        RpcError::Net(e) => {
+            return Completion::exception(invocation, "network", e.to_string(), Value::Null)
+        }
+        RpcError::Closed => {
+            return Completion::exception(
+                invocation,
+                "shutdown",
+                "the run is shutting down".into(),
+                Value::Null,
+            )
+        }
+    };
+    Completion {
+        kind,
+        value: invocation.value.clone(),
+        error: Some(error),
+        exception: None,
+    }
+}
+
+/// Used by checkers: the code of an `[name text]` error, if it is one.
+pub fn error_name(error: &Value) -> Option<&str> {
+    error
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+}
