@@ -35,15 +35,13 @@ pub fn analyze_dir(dir: &Path) -> Result<(Value, Validity), AnalyzeError> {
     let events =
         store::read_net_events(dir).map_err(|e| AnalyzeError::Io(dir.join(files::MESSAGES), e))?;
     let mut results = checker::analyze(workload.as_ref(), &options, &history, &events);
-    // Halts happened during the run; keep what the run recorded.
+    // Halts and delivery lateness were observed during the run; keep what it recorded.
     let previous: Option<Value> = std::fs::read_to_string(dir.join(files::RESULTS))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    let halts = previous
-        .as_ref()
-        .map(|p| p["glomers"]["halted-nodes"].clone())
-        .unwrap_or(Value::Array(Vec::new()));
-    results["glomers"] = serde_json::json!({"seed": options.seed, "halted-nodes": halts});
+    results["glomers"] = previous
+        .and_then(|p| p.get("glomers").cloned())
+        .unwrap_or_else(|| serde_json::json!({"seed": options.seed, "halted-nodes": []}));
     store::write_json(&dir.join(files::RESULTS), &results)
         .map_err(|e| AnalyzeError::Io(dir.join(files::RESULTS), e))?;
     let validity = Validity::of(&results["valid?"]);

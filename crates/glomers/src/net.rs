@@ -12,6 +12,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -180,14 +181,20 @@ struct State {
     drops: HashMap<String, BTreeSet<String>>,
     next_id: u64,
     rng: Pcg64Mcg,
-    journal: Vec<JournalEvent>,
+}
+
+/// The journal has its own lock so that deliveries (the hot path at high fan-out, when many
+/// consumers wake at the same deadline) do not queue behind routing.
+struct Journal {
+    events: Vec<JournalEvent>,
     lateness_us: Vec<u64>,
-    shut_down: bool,
 }
 
 /// The network shared by every endpoint's threads.
 pub struct Network {
     state: Mutex<State>,
+    journal: Mutex<Journal>,
+    shut_down: AtomicBool,
     latency: Latency,
     clock: Arc<dyn Clock>,
 }
@@ -201,10 +208,12 @@ impl Network {
                 drops: HashMap::new(),
                 next_id: 0,
                 rng,
-                journal: Vec::new(),
-                lateness_us: Vec::new(),
-                shut_down: false,
             }),
+            journal: Mutex::new(Journal {
+                events: Vec::with_capacity(1 << 16),
+                lateness_us: Vec::with_capacity(1 << 15),
+            }),
+            shut_down: AtomicBool::new(false),
             latency,
             clock,
         }
@@ -213,6 +222,12 @@ impl Network {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves plain data behind; keep going.
         self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn journal_lock(&self) -> MutexGuard<'_, Journal> {
+        self.journal
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -273,7 +288,9 @@ impl Network {
             dest: dest.to_owned(),
             body,
         });
-        state.journal.push(JournalEvent {
+        // Journaled while the routing lock is held, so a send is always journaled before
+        // its delivery can be.
+        self.journal_lock().events.push(JournalEvent {
             time: now.as_nanos() as u64,
             kind: EventKind::Send,
             message: message.clone(),
@@ -291,7 +308,7 @@ impl Network {
     pub fn take(&self, id: &str, until: Option<Duration>) -> Take {
         let mut state = self.lock();
         loop {
-            if state.shut_down {
+            if self.shut_down.load(AtomicOrdering::SeqCst) {
                 return Take::Closed;
             }
             let Some(endpoint) = state.endpoints.get_mut(id) else {
@@ -327,17 +344,22 @@ impl Network {
 
     /// Waits out a taken message's latency, then journals its delivery. Returns false if the
     /// network shut down meanwhile.
+    ///
+    /// Lateness is measured against the moment the model says the message is due: its
+    /// deadline, or the moment it was taken if that is later (head-of-line blocking is the
+    /// model's delay, not the workbench's).
     pub fn await_delivery(&self, deadline: Duration, message: &Arc<NetMessage>) -> bool {
+        let due = deadline.max(self.clock.now());
         self.clock.sleep_until(deadline);
         let now = self.clock.now();
-        let mut state = self.lock();
-        if state.shut_down {
+        if self.shut_down.load(AtomicOrdering::SeqCst) {
             return false;
         }
-        state
+        let mut journal = self.journal_lock();
+        journal
             .lateness_us
-            .push(now.saturating_sub(deadline).as_micros() as u64);
-        state.journal.push(JournalEvent {
+            .push(now.saturating_sub(due).as_micros() as u64);
+        journal.events.push(JournalEvent {
             time: now.as_nanos() as u64,
             kind: EventKind::Recv,
             message: message.clone(),
@@ -364,8 +386,8 @@ impl Network {
 
     /// Wakes every consumer and makes every later take return `Closed`.
     pub fn shut_down(&self) {
-        let mut state = self.lock();
-        state.shut_down = true;
+        self.shut_down.store(true, AtomicOrdering::SeqCst);
+        let state = self.lock();
         for endpoint in state.endpoints.values() {
             endpoint.ready.notify_all();
         }
@@ -373,7 +395,7 @@ impl Network {
 
     /// A copy of the journal so far.
     pub fn journal(&self) -> Vec<JournalEvent> {
-        self.lock().journal.clone()
+        self.journal_lock().events.clone()
     }
 
     /// Number of messages sent so far.
@@ -383,7 +405,7 @@ impl Network {
 
     /// Delivery lateness samples (actual delivery minus deadline), in microseconds.
     pub fn lateness_us(&self) -> Vec<u64> {
-        self.lock().lateness_us.clone()
+        self.journal_lock().lateness_us.clone()
     }
 }
 

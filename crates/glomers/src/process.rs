@@ -103,7 +103,15 @@ impl NodeProcess {
         net: &Arc<Network>,
         signals: &Arc<Signals>,
     ) -> Result<Self, RunError> {
-        let mut child: Child = Command::new(&driver.bin)
+        let spawn_error = |reason: String| RunError::Spawn {
+            node: id.to_owned(),
+            bin: driver.bin.display().to_string(),
+            reason,
+        };
+        if !driver.bin.is_file() {
+            return Err(spawn_error("no such file".into()));
+        }
+        let mut child: Child = niced(&driver.bin)
             .args(&driver.args)
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::piped())
@@ -111,11 +119,7 @@ impl NodeProcess {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|e| RunError::Spawn {
-                node: id.to_owned(),
-                bin: driver.bin.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| spawn_error(e.to_string()))?;
         let pgid = child.id() as i32;
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.insert(pgid);
@@ -217,6 +221,28 @@ impl Drop for NodeProcess {
         if self.waiter.is_some() {
             self.stop();
         }
+    }
+}
+
+/// How much lower than the workbench's the nodes' CPU priority is.
+const NODE_NICENESS: &str = "5";
+
+/// A command for `bin`, run through `nice` when the system has it: on a small machine the
+/// simulated network (the workbench's delivery threads) must not wait behind busy nodes,
+/// or message timing stops being what the latency model says. `nice` execs the binary, so
+/// the process, its argv and its group are the node's own.
+fn niced(bin: &Path) -> Command {
+    let nice = ["/usr/bin/nice", "/bin/nice"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file());
+    match nice {
+        Some(nice) => {
+            let mut cmd = Command::new(nice);
+            cmd.args(["-n", NODE_NICENESS, "--"]).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
     }
 }
 

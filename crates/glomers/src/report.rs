@@ -85,6 +85,17 @@ pub fn results_summary(results: &Value) -> String {
         "  workload     {}",
         workload_line(&results["workload"])
     );
+    let lateness = &results["glomers"]["delivery-lateness-ms"];
+    if lateness["deliveries"].as_u64().is_some_and(|n| n > 0) {
+        let _ = writeln!(
+            out,
+            "  network      {} deliveries, late by p50 {} ms, p99 {} ms, max {} ms",
+            lateness["deliveries"],
+            fmt_num(&lateness["p50"], 3),
+            fmt_num(&lateness["p99"], 3),
+            fmt_num(&lateness["max"], 3)
+        );
+    }
     out
 }
 

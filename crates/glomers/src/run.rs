@@ -158,7 +158,11 @@ pub fn run_test(
             let history = recorder.history();
             let events = store::net_events(&journal);
             let mut results = checker::analyze(workload.as_ref(), options, &history, &events);
-            annotate(&mut results, options, &halts);
+            results["glomers"] = json!({
+                "seed": options.seed,
+                "halted-nodes": halts,
+                "delivery-lateness-ms": lateness_summary(net.lateness_us()),
+            });
             (Ok(results), history)
         }
         Err(error) => (Err(error), Vec::new()),
@@ -178,9 +182,18 @@ pub fn run_test(
     })
 }
 
-/// Our additions to the results map: the seed, and any node whose output was halted.
-pub fn annotate(results: &mut Value, options: &TestOptions, halts: &[Halt]) {
-    results["glomers"] = json!({"seed": options.seed, "halted-nodes": halts});
+/// How late deliveries were against their deadlines: the workbench's own health. A busy
+/// machine shows here first (upstream has the same effect, unmeasured).
+fn lateness_summary(mut samples_us: Vec<u64>) -> Value {
+    samples_us.sort_unstable();
+    let at = |q: f64| -> Value {
+        if samples_us.is_empty() {
+            return Value::Null;
+        }
+        let i = ((samples_us.len() - 1) as f64 * q).round() as usize;
+        json!(samples_us[i] as f64 / 1000.0)
+    };
+    json!({"deliveries": samples_us.len(), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)})
 }
 
 /// Sends `init` to every node at once through fresh clients, then waits for each answer.

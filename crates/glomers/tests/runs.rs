@@ -25,20 +25,27 @@ fn challenge_bins() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["build", "-p", "echo", "-p", "unique-ids"])
-            .status()
-            .unwrap();
+        let status =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&root)
+                .args(["build", "-p", "echo", "-p", "unique-ids"])
+                .status()
+                .unwrap();
         assert!(status.success());
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         target.join("debug")
     })
 }
 
 fn store() -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("glomers-tests-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "glomers-tests-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -64,7 +71,9 @@ fn misbehave(mode: &str, token: &str, workload: &str, extra: &[&str]) -> (RunRep
 /// No process whose command line carries `token` survives the run.
 fn assert_no_process_left(token: &str) {
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.contains(token) && cmdline.contains("misbehave") {
             let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
@@ -74,13 +83,29 @@ fn assert_no_process_left(token: &str) {
 }
 
 fn results(report: &RunReport) -> &serde_json::Value {
-    report.outcome.as_ref().unwrap_or_else(|e| panic!("the run crashed: {e}"))
+    report
+        .outcome
+        .as_ref()
+        .unwrap_or_else(|e| panic!("the run crashed: {e}"))
 }
 
 #[test]
 fn echo_passes() {
     let bin = challenge_bins().join("echo");
-    let (report, _) = run(&["-w", "echo", "--bin", bin.to_str().unwrap(), "--node-count", "2", "--time-limit", "3", "--rate", "50", "--seed", "1"]);
+    let (report, _) = run(&[
+        "-w",
+        "echo",
+        "--bin",
+        bin.to_str().unwrap(),
+        "--node-count",
+        "2",
+        "--time-limit",
+        "3",
+        "--rate",
+        "50",
+        "--seed",
+        "1",
+    ]);
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert!(r["stats"]["ok-count"].as_u64().unwrap() > 50);
@@ -91,20 +116,52 @@ fn echo_passes() {
 fn unique_ids_passes_with_partitions() {
     let bin = challenge_bins().join("unique-ids");
     let (report, _) = run(&[
-        "-w", "unique-ids", "--bin", bin.to_str().unwrap(), "--node-count", "3", "--time-limit", "4", "--rate", "300",
-        "--availability", "total", "--nemesis", "partition", "--nemesis-interval", "1", "--seed", "2",
+        "-w",
+        "unique-ids",
+        "--bin",
+        bin.to_str().unwrap(),
+        "--node-count",
+        "3",
+        "--time-limit",
+        "4",
+        "--rate",
+        "300",
+        "--availability",
+        "total",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "1",
+        "--seed",
+        "2",
     ]);
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert_eq!(r["availability"]["ok-fraction"], 1.0);
     let history = std::fs::read_to_string(report.dir.join("history.txt")).unwrap();
-    assert!(history.contains(":nemesis\t:info\t:start-partition"), "partitions happened");
+    assert!(
+        history.contains(":nemesis\t:info\t:start-partition"),
+        "partitions happened"
+    );
 }
 
 #[test]
 fn analyze_reproduces_a_stored_run() {
     let bin = challenge_bins().join("echo");
-    let (report, _) = run(&["-w", "echo", "--bin", bin.to_str().unwrap(), "--node-count", "1", "--time-limit", "2", "--rate", "20", "--seed", "3"]);
+    let (report, _) = run(&[
+        "-w",
+        "echo",
+        "--bin",
+        bin.to_str().unwrap(),
+        "--node-count",
+        "1",
+        "--time-limit",
+        "2",
+        "--rate",
+        "20",
+        "--seed",
+        "3",
+    ]);
     let before = std::fs::read_to_string(report.dir.join("results.json")).unwrap();
     let (again, validity) = glomers::analyze::analyze_dir(&report.dir).unwrap();
     assert_eq!(validity, Validity::Valid);
@@ -115,17 +172,30 @@ fn analyze_reproduces_a_stored_run() {
 
 #[test]
 fn wrong_echo_is_invalid() {
-    let (report, _) = misbehave("wrong-echo", "tok-wrong-echo", "echo", &["--node-count", "1", "--time-limit", "2", "--rate", "20"]);
+    let (report, _) = misbehave(
+        "wrong-echo",
+        "tok-wrong-echo",
+        "echo",
+        &["--node-count", "1", "--time-limit", "2", "--rate", "20"],
+    );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid));
     assert_eq!(report.exit_code(), 1);
     assert_eq!(r["workload"]["valid?"], false);
-    assert_eq!(r["workload"]["errors"][0][0], "Expected a message with :echo");
+    assert_eq!(
+        r["workload"]["errors"][0][0],
+        "Expected a message with :echo"
+    );
 }
 
 #[test]
 fn duplicate_ids_are_invalid() {
-    let (report, _) = misbehave("dup-ids", "tok-dup-ids", "unique-ids", &["--node-count", "2", "--time-limit", "2", "--rate", "50"]);
+    let (report, _) = misbehave(
+        "dup-ids",
+        "tok-dup-ids",
+        "unique-ids",
+        &["--node-count", "2", "--time-limit", "2", "--rate", "50"],
+    );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
     assert!(r["workload"]["duplicated-count"].as_u64().unwrap() > 0);
@@ -133,18 +203,37 @@ fn duplicate_ids_are_invalid() {
 
 #[test]
 fn an_extra_reply_key_makes_operations_indeterminate() {
-    let (report, _) = misbehave("extra-key", "tok-extra-key", "echo", &["--node-count", "1", "--time-limit", "2", "--rate", "20"]);
+    let (report, _) = misbehave(
+        "extra-key",
+        "tok-extra-key",
+        "echo",
+        &["--node-count", "1", "--time-limit", "2", "--rate", "20"],
+    );
     let r = results(&report);
-    assert_eq!(report.validity(), Some(Validity::Invalid), "no echo ever succeeds: {r:#}");
+    assert_eq!(
+        report.validity(),
+        Some(Validity::Invalid),
+        "no echo ever succeeds: {r:#}"
+    );
     assert_eq!(r["stats"]["ok-count"], 0);
-    assert_eq!(r["exceptions"]["exceptions"][0]["class"], "malformed-rpc-response");
-    let message = r["exceptions"]["exceptions"][0]["example"]["error"].as_str().unwrap();
+    assert_eq!(
+        r["exceptions"]["exceptions"][0]["class"],
+        "malformed-rpc-response"
+    );
+    let message = r["exceptions"]["exceptions"][0]["example"]["error"]
+        .as_str()
+        .unwrap();
     assert!(message.contains("node: disallowed-key"), "{message}");
 }
 
 #[test]
 fn non_json_on_stdout_fails_the_run_at_once_naming_node_line_and_rule() {
-    let (report, elapsed) = misbehave("non-json", "tok-non-json", "echo", &["--node-count", "1", "--time-limit", "30", "--rate", "50"]);
+    let (report, elapsed) = misbehave(
+        "non-json",
+        "tok-non-json",
+        "echo",
+        &["--node-count", "1", "--time-limit", "30", "--rate", "50"],
+    );
     assert_eq!(report.exit_code(), 255);
     match &report.outcome {
         Err(RunError::BadOutput { node, line, rule }) => {
@@ -152,20 +241,34 @@ fn non_json_on_stdout_fails_the_run_at_once_naming_node_line_and_rule() {
             assert_eq!(line, "debug: got a request");
             assert!(rule.starts_with("line-not-valid-json"), "{rule}");
         }
-        other => panic!("expected a bad-output error, got {:?}", other.as_ref().err()),
+        other => panic!(
+            "expected a bad-output error, got {:?}",
+            other.as_ref().err()
+        ),
     }
-    assert!(elapsed < Duration::from_secs(20), "the run stopped early, not at its time limit ({elapsed:?})");
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "the run stopped early, not at its time limit ({elapsed:?})"
+    );
 }
 
 #[test]
 fn a_node_that_exits_ends_the_run_with_its_status_and_stderr() {
-    let (report, elapsed) = misbehave("exit", "tok-exit", "echo", &["--node-count", "2", "--time-limit", "30", "--rate", "50"]);
+    let (report, elapsed) = misbehave(
+        "exit",
+        "tok-exit",
+        "echo",
+        &["--node-count", "2", "--time-limit", "30", "--rate", "50"],
+    );
     match &report.outcome {
         Err(RunError::NodeExited { report, .. }) => {
             assert!(report.contains("exit status 3"), "{report}");
             assert!(report.contains("exiting on purpose"), "{report}");
         }
-        other => panic!("expected a node-exited error, got {:?}", other.as_ref().err()),
+        other => panic!(
+            "expected a node-exited error, got {:?}",
+            other.as_ref().err()
+        ),
     }
     assert_eq!(report.exit_code(), 255);
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
@@ -173,7 +276,12 @@ fn a_node_that_exits_ends_the_run_with_its_status_and_stderr() {
 
 #[test]
 fn a_node_that_never_answers_init_fails_init() {
-    let (report, _) = misbehave("no-init", "tok-no-init", "echo", &["--node-count", "1", "--time-limit", "5"]);
+    let (report, _) = misbehave(
+        "no-init",
+        "tok-no-init",
+        "echo",
+        &["--node-count", "1", "--time-limit", "5"],
+    );
     match &report.outcome {
         Err(RunError::InitFailed { node, reason }) => {
             assert_eq!(node, "n0");
@@ -185,12 +293,21 @@ fn a_node_that_never_answers_init_fails_init() {
 
 #[test]
 fn replies_slower_than_the_timeout_are_indeterminate_and_silence_the_node() {
-    let (report, _) = misbehave("slow", "tok-slow", "echo", &["--node-count", "1", "--time-limit", "8", "--rate", "1"]);
+    let (report, _) = misbehave(
+        "slow",
+        "tok-slow",
+        "echo",
+        &["--node-count", "1", "--time-limit", "8", "--rate", "1"],
+    );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
     assert_eq!(r["stats"]["ok-count"], 0);
     assert!(r["stats"]["info-count"].as_u64().unwrap() >= 1);
     let halts = r["glomers"]["halted-nodes"].as_array().unwrap();
-    assert_eq!(halts.len(), 1, "the late reply to a closed client silenced n0: {r:#}");
+    assert_eq!(
+        halts.len(),
+        1,
+        "the late reply to a closed client silenced n0: {r:#}"
+    );
     assert_eq!(halts[0]["node"], "n0");
 }

@@ -8,18 +8,32 @@
 //! - `exit`: exits after a few requests;
 //! - `no-init`: never answers `init`;
 //! - `slow`: answers echo after 6 s (past the client timeout), to a then-closed client;
+//! - `gossip`: behaves, and also sends a one-way `noise` message to every peer per echo
+//!   (load for the network benchmarks);
+//! - `flood [BATCH]`: behaves, and every 5 ms sends BATCH (default 20) `noise` messages to
+//!   random peers;
 //! - `good`: behaves (echo and generate).
 
 use maelstrom::{Context, ErrorBody, Init, Node, Request};
+use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
+
+const FLOOD_EVERY: Duration = Duration::from_millis(5);
+const FLOOD_BATCH: usize = 20;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Payload {
     Echo { echo: Value },
     Generate,
+    Noise,
+}
+
+enum Timer {
+    Reply(String, Option<u64>, Value),
+    Flood,
 }
 
 struct Misbehave {
@@ -29,14 +43,15 @@ struct Misbehave {
 
 impl Node for Misbehave {
     type Payload = Payload;
-    type Timer = (String, Option<u64>, Value);
+    type Timer = Timer;
     type Token = ();
 
-    fn from_init(_: &Init, _: &mut Context<Self>) -> Self {
-        Misbehave {
-            mode: std::env::args().nth(1).unwrap_or_else(|| "good".into()),
-            served: 0,
+    fn from_init(_: &Init, ctx: &mut Context<Self>) -> Self {
+        let mode = std::env::args().nth(1).unwrap_or_else(|| "good".into());
+        if mode == "flood" {
+            ctx.set_timer(FLOOD_EVERY, Timer::Flood);
         }
+        Misbehave { mode, served: 0 }
     }
 
     fn on_message(
@@ -66,7 +81,14 @@ impl Node for Misbehave {
                     &json!({"type": "echo_ok", "echo": echo, "node": "n0"}),
                 ),
                 "slow" => {
-                    ctx.set_timer(Duration::from_secs(6), (r.src, r.msg_id, echo));
+                    ctx.set_timer(Duration::from_secs(6), Timer::Reply(r.src, r.msg_id, echo));
+                }
+                "gossip" => {
+                    ctx.reply_to(&r.src, r.msg_id, &json!({"type": "echo_ok", "echo": echo}));
+                    let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
+                    for peer in peers {
+                        ctx.send(&peer, &json!({"type": "noise"}));
+                    }
                 }
                 _ => ctx.reply_to(&r.src, r.msg_id, &json!({"type": "echo_ok", "echo": echo})),
             },
@@ -83,12 +105,31 @@ impl Node for Misbehave {
                 };
                 ctx.reply_to(&r.src, r.msg_id, &json!({"type": "generate_ok", "id": id}));
             }
+            Payload::Noise => {}
         }
         Ok(())
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<Self>, (src, msg_id, echo): Self::Timer) {
-        ctx.reply_to(&src, msg_id, &json!({"type": "echo_ok", "echo": echo}));
+    fn on_timer(&mut self, ctx: &mut Context<Self>, timer: Timer) {
+        match timer {
+            Timer::Reply(src, msg_id, echo) => {
+                ctx.reply_to(&src, msg_id, &json!({"type": "echo_ok", "echo": echo}))
+            }
+            Timer::Flood => {
+                let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
+                if !peers.is_empty() {
+                    let batch = std::env::args()
+                        .nth(2)
+                        .and_then(|b| b.parse().ok())
+                        .unwrap_or(FLOOD_BATCH);
+                    for _ in 0..batch {
+                        let peer = &peers[ctx.rng().gen_range(0..peers.len())];
+                        ctx.send(peer, &json!({"type": "noise"}));
+                    }
+                }
+                ctx.set_timer(FLOOD_EVERY, Timer::Flood);
+            }
+        }
     }
 }
 
