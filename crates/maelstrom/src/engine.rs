@@ -19,6 +19,9 @@ pub struct Engine<N: Node> {
     node: Option<N>,
     ctx: Context<N>,
     seed: u64,
+    /// The current request's sender, kept for an error reply after the handler consumed
+    /// the request; reused so that the hot path does not allocate for it.
+    replying_to: String,
 }
 
 impl<N: Node> Engine<N> {
@@ -29,6 +32,7 @@ impl<N: Node> Engine<N> {
             node: None,
             ctx: Context::new(Pcg64Mcg::seed_from_u64(seed)),
             seed,
+            replying_to: String::new(),
         }
     }
 
@@ -144,10 +148,11 @@ impl<N: Node> Engine<N> {
                             msg_id,
                             payload,
                         };
-                        let (src, msg_id) = (request.src.clone(), request.msg_id);
+                        self.replying_to.clone_from(&request.src);
                         if let Err(error) = node.on_message(&mut self.ctx, request) {
+                            let src = &self.replying_to;
                             tracing::debug!(src, kind, "handler refused: {error}");
-                            self.ctx.reply_error(&src, msg_id, &error);
+                            self.ctx.reply_error(src, msg_id, &error);
                         }
                     }
                     Err(error) => self.ctx.reply_error(&src, msg_id, &error),

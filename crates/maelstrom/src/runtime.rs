@@ -29,6 +29,8 @@ pub enum RuntimeError {
 
 enum Input<P> {
     Messages(Vec<Incoming<P>>),
+    /// Lines a helper thread is still decoding; they precede the next batch.
+    Deferred(mpsc::Receiver<Vec<Incoming<P>>>),
     Eof,
     Failed(io::Error),
 }
@@ -72,6 +74,14 @@ where
                     engine.handle_incoming(incoming, now);
                 }
             }
+            Ok(Input::Deferred(half)) => {
+                // The helper decodes the first half of a large chunk; its lines come first.
+                let batch = half.recv().unwrap_or_default();
+                let now = epoch.elapsed();
+                for incoming in batch {
+                    engine.handle_incoming(incoming, now);
+                }
+            }
             Ok(Input::Eof) | Err(RecvTimeoutError::Disconnected) => {
                 flush(&mut engine, &mut output)?;
                 tracing::debug!("stdin closed; exiting");
@@ -95,9 +105,13 @@ fn flush<N: Node, W: Write>(engine: &mut Engine<N>, output: &mut W) -> io::Resul
 
 /// Reads input in chunks and forwards the decoded lines, so the event loop pays one channel
 /// hop per chunk rather than per line. A final line without a newline still counts.
-fn read_lines<R: Read, P: DeserializeOwned>(mut input: R, tx: mpsc::SyncSender<Input<P>>) {
+fn read_lines<R: Read, P: DeserializeOwned + Send + 'static>(
+    mut input: R,
+    tx: mpsc::SyncSender<Input<P>>,
+) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut partial: Vec<u8> = Vec::new();
+    let mut helper = None;
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
@@ -113,14 +127,17 @@ fn read_lines<R: Read, P: DeserializeOwned>(mut input: R, tx: mpsc::SyncSender<I
             partial.extend_from_slice(chunk);
             continue;
         };
-        let batch = if partial.is_empty() {
-            decode_lines(&chunk[..last_newline])
+        let lines = if partial.is_empty() {
+            &chunk[..last_newline]
         } else {
             partial.extend_from_slice(&chunk[..last_newline]);
-            decode_lines(&std::mem::take(&mut partial))
+            &partial[..]
         };
-        partial.extend_from_slice(&chunk[last_newline + 1..]);
-        if tx.send(Input::Messages(batch)).is_err() {
+        let sent = send_decoded(lines, &tx, &mut helper);
+        let rest = chunk[last_newline + 1..].to_vec();
+        partial.clear();
+        partial.extend_from_slice(&rest);
+        if !sent {
             return;
         }
     }
@@ -128,6 +145,56 @@ fn read_lines<R: Read, P: DeserializeOwned>(mut input: R, tx: mpsc::SyncSender<I
         let _ = tx.send(Input::Messages(decode_lines(&partial)));
     }
     let _ = tx.send(Input::Eof);
+}
+
+/// Chunks at least this large are decoded by two threads.
+const SPLIT_AT: usize = 64 * 1024;
+
+type HelperJob<P> = (Vec<u8>, mpsc::SyncSender<Vec<Incoming<P>>>);
+
+/// Decodes complete lines and sends them on. Under a flood (a large chunk), the first half
+/// goes to a helper thread so that decoding, the most expensive step, uses both cores; small
+/// chunks, the normal case, are decoded here with no extra hop. Returns false once the
+/// event loop is gone.
+fn send_decoded<P: DeserializeOwned + Send + 'static>(
+    lines: &[u8],
+    tx: &mpsc::SyncSender<Input<P>>,
+    helper: &mut Option<mpsc::Sender<HelperJob<P>>>,
+) -> bool {
+    let split = (lines.len() >= SPLIT_AT)
+        .then(|| lines[lines.len() / 2..].iter().position(|b| *b == b'\n'))
+        .flatten()
+        .map(|offset| lines.len() / 2 + offset);
+    let (Some(split), Some(helper)) = (split, helper_thread(helper)) else {
+        return tx.send(Input::Messages(decode_lines(lines))).is_ok();
+    };
+    let (half_tx, half_rx) = mpsc::sync_channel(1);
+    if helper.send((lines[..split].to_vec(), half_tx)).is_err() {
+        return tx.send(Input::Messages(decode_lines(lines))).is_ok();
+    }
+    tx.send(Input::Deferred(half_rx)).is_ok()
+        && tx
+            .send(Input::Messages(decode_lines(&lines[split + 1..])))
+            .is_ok()
+}
+
+fn helper_thread<P: DeserializeOwned + Send + 'static>(
+    helper: &mut Option<mpsc::Sender<HelperJob<P>>>,
+) -> Option<&mpsc::Sender<HelperJob<P>>> {
+    if helper.is_none() {
+        let (jobs, rx) = mpsc::channel::<HelperJob<P>>();
+        let spawned = std::thread::Builder::new()
+            .name("decode".into())
+            .spawn(move || {
+                for (bytes, done) in rx {
+                    let _ = done.send(decode_lines(&bytes));
+                }
+            });
+        if spawned.is_ok() {
+            *helper = Some(jobs);
+        }
+    }
+    helper.as_ref()
 }
 
 fn decode_lines<P: DeserializeOwned>(bytes: &[u8]) -> Vec<Incoming<P>> {
@@ -197,5 +264,40 @@ mod tests {
         assert_eq!(lines[0]["body"]["type"], "init_ok");
         assert_eq!(lines[1]["body"]["echo"], "x");
         assert_eq!(lines[1]["body"]["in_reply_to"], 2);
+    }
+
+    #[test]
+    fn large_chunks_split_across_decoders_keep_their_order() {
+        let mut input = String::from(
+            r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}"#,
+        );
+        input.push('\n');
+        let n = 5000;
+        for i in 0..n {
+            input.push_str(&format!(
+                r#"{{"src":"c1","dest":"n0","body":{{"type":"echo","msg_id":{},"echo":{i}}}}}"#,
+                i + 2
+            ));
+            input.push('\n');
+        }
+        assert!(input.len() > 4 * SPLIT_AT);
+        let mut out = Vec::new();
+        run_with(
+            Engine::<EchoNode>::new(1),
+            io::Cursor::new(input.into_bytes()),
+            &mut out,
+        )
+        .unwrap();
+        let echoes: Vec<u64> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .skip(1)
+            .map(|l| {
+                serde_json::from_slice::<serde_json::Value>(l).unwrap()["body"]["echo"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(echoes, (0..n).collect::<Vec<_>>());
     }
 }
