@@ -31,6 +31,7 @@ pub mod progress;
 pub mod recorder;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod signals;
 pub mod store;
 pub mod values;

@@ -12,6 +12,7 @@ use crate::options::TestOptions;
 use crate::process::{NodeDriver, ProcessDriver, RunningNode};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
+use crate::schedule::{Decision, Stagger};
 use crate::signals::{Halt, RunError, Signals};
 use crate::store::{self, files};
 use crate::workload::{Generator, Invocation, Workload};
@@ -506,42 +507,35 @@ impl WorkerPool {
         rng: &mut Pcg64Mcg,
         cutoff: Duration,
     ) {
-        let rate = run.options.rate;
-        let mut next_due = run.clock.now();
-        let mut round_robin = 0;
-        let n = self.slots.len();
+        if run.options.rate <= 0.0 {
+            sleep_unless_aborted(run, cutoff);
+            return;
+        }
+        let mut stagger = Stagger::new(run.options.rate, run.clock.now(), cutoff);
+        let threads = self.slots.len();
         loop {
             while let Ok(done) = self.done.try_recv() {
                 self.mark_done(done);
             }
+            if run.signals.is_aborted() {
+                break;
+            }
             let now = run.clock.now();
-            if run.signals.is_aborted() || now >= cutoff {
-                break;
-            }
-            if rate <= 0.0 {
-                sleep_unless_aborted(run, cutoff);
-                break;
-            }
-            let free = (0..n)
-                .map(|k| (round_robin + k) % n)
-                .find(|t| !self.slots[*t].busy);
-            let wait_until = match free {
-                Some(_) if now >= next_due => None,
-                Some(_) => Some(next_due.min(cutoff)),
-                None => Some(cutoff),
-            };
-            if let Some(until) = wait_until {
-                let wait = until.saturating_sub(now).min(Duration::from_millis(100));
-                if let Ok(done) = self.done.recv_timeout(wait) {
-                    self.mark_done(done);
+            let busy: Vec<bool> = self.slots.iter().map(|s| s.busy).collect();
+            match stagger.decide(now, &busy) {
+                Decision::Stop => break,
+                Decision::WaitUntil(until) => {
+                    let wait = until.saturating_sub(now).min(Duration::from_millis(100));
+                    if let Ok(done) = self.done.recv_timeout(wait) {
+                        self.mark_done(done);
+                    }
                 }
-                continue;
+                Decision::Dispatch(t) => {
+                    let invocation = generator.next(rng);
+                    self.dispatch(run, t, invocation);
+                    stagger.dispatched(t, threads, now, rng);
+                }
             }
-            let Some(t) = free else { continue };
-            let invocation = generator.next(rng);
-            self.dispatch(run, t, invocation);
-            round_robin = (t + 1) % n;
-            next_due = now + Duration::from_secs_f64(rng.gen::<f64>() * 2.0 / rate);
         }
         self.wait_idle(run);
     }

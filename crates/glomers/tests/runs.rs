@@ -110,6 +110,36 @@ fn echo_passes() {
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert!(r["stats"]["ok-count"].as_u64().unwrap() > 50);
     assert_eq!(report.exit_code(), 0);
+    // The structure and key names of upstream's results.edn.
+    for key in [
+        "perf",
+        "timeline",
+        "exceptions",
+        "stats",
+        "availability",
+        "net",
+        "workload",
+    ] {
+        assert_eq!(r[key]["valid?"], true, "{key}");
+    }
+    for key in ["count", "ok-count", "fail-count", "info-count"] {
+        assert!(r["stats"][key].is_u64(), "stats.{key}");
+    }
+    assert!(r["stats"]["by-f"]["echo"]["ok-count"].is_u64());
+    assert!(r["availability"]["ok-fraction"].is_f64());
+    for subset in ["all", "clients", "servers"] {
+        for key in ["send-count", "recv-count", "msg-count"] {
+            assert!(r["net"][subset][key].is_u64(), "net.{subset}.{key}");
+        }
+    }
+    assert!(r["net"]["all"]["msgs-per-op"].is_f64());
+    assert!(r["net"]["servers"]["msgs-per-op"].is_f64());
+    assert!(r["net"]["clients"].get("msgs-per-op").is_none());
+    // 2 nodes: 4 init messages, then 2 per operation.
+    let ops = r["stats"]["count"].as_u64().unwrap();
+    assert_eq!(r["net"]["all"]["msg-count"].as_u64().unwrap(), 4 + 2 * ops);
+    assert_eq!(r["valid?"], true);
+    assert_eq!(r["glomers"]["seed"], 1);
 }
 
 #[test]
