@@ -153,22 +153,27 @@ pub fn write_history(dir: &Path, history: &[Op]) -> io::Result<()> {
 
 /// Reads `history.jsonl` back.
 pub fn read_history(path: &Path) -> io::Result<History> {
+    read_jsonl(path)
+}
+
+/// Reads a JSON-lines file into values, skipping blank lines; errors name the file and line.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
     let file = io::BufReader::new(std::fs::File::open(path)?);
-    let mut history = Vec::new();
+    let mut items = Vec::new();
     for (n, line) in file.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
-        let op = serde_json::from_str(&line).map_err(|e| {
+        let item = serde_json::from_str(&line).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}:{}: {e}", path.display(), n + 1),
             )
         })?;
-        history.push(op);
+        items.push(item);
     }
-    Ok(history)
+    Ok(items)
 }
 
 #[cfg(test)]

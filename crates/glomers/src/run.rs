@@ -2,6 +2,7 @@
 //! them, run the main phase (clients at the global rate, nemesis on its schedule), the final
 //! phase if the workload has one, tear down, write the store, analyse.
 
+use crate::checker::perf::quantile;
 use crate::checker::{self, Validity};
 use crate::client::{Client, ClientIds, RpcError};
 use crate::clock::{Clock, RealClock};
@@ -187,13 +188,7 @@ pub fn run_test(
 /// machine shows here first (upstream has the same effect, unmeasured).
 fn lateness_summary(mut samples_us: Vec<u64>) -> Value {
     samples_us.sort_unstable();
-    let at = |q: f64| -> Value {
-        if samples_us.is_empty() {
-            return Value::Null;
-        }
-        let i = ((samples_us.len() - 1) as f64 * q).round() as usize;
-        json!(samples_us[i] as f64 / 1000.0)
-    };
+    let at = |q: f64| quantile(&samples_us, q).map_or(Value::Null, |us| json!(us as f64 / 1000.0));
     json!({"deliveries": samples_us.len(), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)})
 }
 

@@ -4,7 +4,7 @@
 use crate::checker::NetEvent;
 use crate::net::{EventKind, JournalEvent};
 use serde_json::Value;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -116,20 +116,7 @@ pub fn net_events(journal: &[JournalEvent]) -> Vec<NetEvent> {
 
 /// Reads the journal back for analysis (bodies are skipped).
 pub fn read_net_events(dir: &Path) -> io::Result<Vec<NetEvent>> {
-    let path = dir.join(files::MESSAGES);
-    let file = io::BufReader::new(std::fs::File::open(&path)?);
-    let mut events = Vec::new();
-    for (n, line) in file.lines().enumerate() {
-        let line = line?;
-        let event = serde_json::from_str(&line).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}:{}: {e}", path.display(), n + 1),
-            )
-        })?;
-        events.push(event);
-    }
-    Ok(events)
+    crate::history::read_jsonl(&dir.join(files::MESSAGES))
 }
 
 /// Writes a JSON file, pretty-printed.
