@@ -24,19 +24,87 @@ pub struct Challenge {
     pub bin: &'static str,
     /// `-w`.
     pub workload: &'static str,
-    /// The official flags, after `-w W --bin B`.
-    pub flags: &'static [&'static str],
+    /// The official flags, after `-w W --bin B`, separated by spaces.
+    pub flags: &'static str,
+    /// Limits on the results beyond `valid?`: the challenge's own, then ours.
+    pub targets: &'static [Target],
 }
+
+/// A limit on one figure of a run's results.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// `net.all.msgs-per-op` at most this.
+    MsgsPerOp(f64),
+    /// Median stable latency (`workload.stable-latencies.0.5`) at most this many ms.
+    MedianLatency(f64),
+    /// Maximum stable latency (`workload.stable-latencies.1`) at most this many ms.
+    MaxLatency(f64),
+    /// `workload.lost-count` is 0.
+    NothingLost,
+}
+
+impl Target {
+    /// The figure this target reads, from a results map.
+    pub fn figure(self, results: &Value) -> Option<f64> {
+        match self {
+            Target::MsgsPerOp(_) => results["net"]["all"]["msgs-per-op"].as_f64(),
+            Target::MedianLatency(_) => results["workload"]["stable-latencies"]["0.5"].as_f64(),
+            Target::MaxLatency(_) => results["workload"]["stable-latencies"]["1"].as_f64(),
+            Target::NothingLost => results["workload"]["lost-count"].as_f64(),
+        }
+    }
+
+    /// True when the results meet the target.
+    pub fn met(self, results: &Value) -> bool {
+        let Some(x) = self.figure(results) else {
+            return false;
+        };
+        match self {
+            Target::MsgsPerOp(limit) | Target::MedianLatency(limit) | Target::MaxLatency(limit) => {
+                x <= limit
+            }
+            Target::NothingLost => x == 0.0,
+        }
+    }
+
+    /// How the target reads in the scoreboard, e.g. `msgs-per-op 4.28 <= 6`.
+    pub fn describe(self, results: &Value) -> String {
+        let figure = self
+            .figure(results)
+            .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"));
+        match self {
+            Target::MsgsPerOp(limit) => format!("msgs-per-op {figure} <= {limit}"),
+            Target::MedianLatency(limit) => format!("median {figure} <= {limit} ms"),
+            Target::MaxLatency(limit) => format!("max {figure} <= {limit} ms"),
+            Target::NothingLost => format!("lost {figure} = 0"),
+        }
+    }
+}
+
+const ECHO: Challenge = Challenge {
+    id: "",
+    title: "",
+    package: "echo",
+    bin: "echo",
+    workload: "echo",
+    flags: "",
+    targets: &[],
+};
+const BROADCAST: Challenge = Challenge {
+    package: "broadcast",
+    bin: "broadcast",
+    workload: "broadcast",
+    ..ECHO
+};
+const BROADCAST_3D: &str = "--node-count 25 --time-limit 20 --rate 100 --latency 100";
 
 /// Every challenge implemented so far, in order.
 pub const CHALLENGES: &[Challenge] = &[
     Challenge {
         id: "1",
         title: "echo",
-        package: "echo",
-        bin: "echo",
-        workload: "echo",
-        flags: &["--node-count", "1", "--time-limit", "10"],
+        flags: "--node-count 1 --time-limit 10",
+        ..ECHO
     },
     Challenge {
         id: "2",
@@ -44,18 +112,64 @@ pub const CHALLENGES: &[Challenge] = &[
         package: "unique-ids",
         bin: "unique-ids",
         workload: "unique-ids",
-        flags: &[
-            "--time-limit",
-            "30",
-            "--rate",
-            "1000",
-            "--node-count",
-            "3",
-            "--availability",
-            "total",
-            "--nemesis",
-            "partition",
+        flags:
+            "--time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition",
+        targets: &[],
+    },
+    Challenge {
+        id: "3a",
+        title: "broadcast 1 node",
+        flags: "--node-count 1 --time-limit 20 --rate 10",
+        ..BROADCAST
+    },
+    Challenge {
+        id: "3b",
+        title: "broadcast 5 nodes",
+        flags: "--node-count 5 --time-limit 20 --rate 10",
+        ..BROADCAST
+    },
+    Challenge {
+        id: "3c",
+        title: "broadcast partitions",
+        flags: "--node-count 5 --time-limit 20 --rate 10 --nemesis partition",
+        targets: &[Target::NothingLost],
+        ..BROADCAST
+    },
+    Challenge {
+        id: "3d",
+        title: "broadcast efficient I",
+        flags: BROADCAST_3D,
+        // The challenge's limits, then ours.
+        targets: &[
+            Target::MsgsPerOp(30.0),
+            Target::MedianLatency(400.0),
+            Target::MaxLatency(600.0),
+            Target::MsgsPerOp(6.0),
+            Target::MedianLatency(320.0),
+            Target::MaxLatency(500.0),
         ],
+        ..BROADCAST
+    },
+    Challenge {
+        id: "3e",
+        title: "broadcast efficient II",
+        flags: BROADCAST_3D,
+        targets: &[
+            Target::MsgsPerOp(20.0),
+            Target::MedianLatency(1000.0),
+            Target::MaxLatency(2000.0),
+            Target::MsgsPerOp(6.0),
+            Target::MedianLatency(320.0),
+            Target::MaxLatency(500.0),
+        ],
+        ..BROADCAST
+    },
+    Challenge {
+        id: "3d-partition",
+        title: "broadcast 3d + partitions",
+        flags: "--node-count 25 --time-limit 20 --rate 100 --latency 100 --nemesis partition",
+        targets: &[Target::NothingLost],
+        ..BROADCAST
     },
 ];
 
@@ -87,9 +201,16 @@ pub struct RowResult {
 impl RowResult {
     /// True when every seed passed.
     pub fn passed(&self) -> bool {
-        self.runs
-            .iter()
-            .all(|r| r.validity() == Some(Validity::Valid))
+        self.runs.iter().all(|r| self.run_passed(r))
+    }
+
+    /// A run passes when it is valid and meets every target of its row.
+    pub fn run_passed(&self, run: &RunReport) -> bool {
+        run.validity() == Some(Validity::Valid)
+            && run
+                .outcome
+                .as_ref()
+                .is_ok_and(|r| self.challenge.targets.iter().all(|t| t.met(r)))
     }
 }
 
@@ -175,7 +296,7 @@ pub fn run_row(
             "--bin".into(),
             bin.display().to_string(),
         ];
-        argv.extend(challenge.flags.iter().map(|s| s.to_string()));
+        argv.extend(challenge.flags.split_whitespace().map(str::to_owned));
         argv.extend(["--seed".into(), seed.to_string()]);
         let row = Row::try_parse_from(&argv)
             .map_err(|e| ChallengeError::BadRow(challenge.id, e.to_string()))?;
@@ -198,15 +319,19 @@ pub fn run_row(
 pub fn scoreboard(rows: &[RowResult]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<4} {:<12} {:<9} {:>8} {:>8} {:>9} {:>9}  {}\n",
-        "id", "challenge", "verdict", "ok ops", "avail", "msgs/op", "p50 ms", "run"
+        "{:<13} {:<26} {:<8} {:>7} {:>7} {:>8} {:>8} {:>8}  {}\n",
+        "id",
+        "challenge",
+        "verdict",
+        "ok ops",
+        "avail",
+        "msgs/op",
+        "stbl p50",
+        "stbl max",
+        "run (last seed)"
     ));
     for row in rows {
-        let passed = row
-            .runs
-            .iter()
-            .filter(|r| r.validity() == Some(Validity::Valid))
-            .count();
+        let passed = row.runs.iter().filter(|r| row.run_passed(r)).count();
         let verdict = match (row.passed(), row.runs.len()) {
             (true, 1) => "PASS".to_owned(),
             (false, 1) => "FAIL".to_owned(),
@@ -222,30 +347,89 @@ pub fn scoreboard(rows: &[RowResult]) -> String {
                 .map_or_else(|| "-".to_owned(), |x| format!("{x:.digits$}"))
         };
         out.push_str(&format!(
-            "{:<4} {:<12} {:<9} {:>8} {:>8} {:>9} {:>9}  {}\n",
+            "{:<13} {:<26} {:<8} {:>7} {:>7} {:>8} {:>8} {:>8}  {}\n",
             row.challenge.id,
             row.challenge.title,
             verdict,
             get(&|r| r["stats"]["ok-count"].as_f64(), 0),
             get(&|r| r["availability"]["ok-fraction"].as_f64(), 4),
             get(&|r| r["net"]["all"]["msgs-per-op"].as_f64(), 2),
-            get(&|r| r["perf"]["latency-ms"]["0.5"].as_f64(), 1),
+            get(&|r| r["workload"]["stable-latencies"]["0.5"].as_f64(), 0),
+            get(&|r| r["workload"]["stable-latencies"]["1"].as_f64(), 0),
             last.dir.display()
         ));
-        for failed in row
-            .runs
-            .iter()
-            .filter(|r| r.validity() != Some(Validity::Valid))
-        {
+        if let (Some(results), false) = (figures, row.challenge.targets.is_empty()) {
+            let targets: Vec<String> = row
+                .challenge
+                .targets
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {}",
+                        t.describe(results),
+                        if t.met(results) { "ok" } else { "MISSED" }
+                    )
+                })
+                .collect();
+            out.push_str(&format!("{:<13} targets: {}\n", "", targets.join(", ")));
+        }
+        for failed in row.runs.iter().filter(|r| !row.run_passed(r)) {
             let why = match &failed.outcome {
+                Ok(results) if Validity::of(&results["valid?"]) == Validity::Valid => {
+                    let missed: Vec<String> = row
+                        .challenge
+                        .targets
+                        .iter()
+                        .filter(|t| !t.met(results))
+                        .map(|t| t.describe(results))
+                        .collect();
+                    format!("targets missed: {}", missed.join(", "))
+                }
                 Ok(_) => format!("invalid, see {}", failed.dir.join("results.json").display()),
                 Err(e) => e.to_string(),
             };
             out.push_str(&format!(
-                "     seed {} failed: {why}\n",
-                failed.options.seed
+                "{:<13} seed {} failed: {why}\n",
+                "", failed.options.seed
             ));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_read_the_right_figures() {
+        let r = json!({"net": {"all": {"msgs-per-op": 4.5}},
+                       "workload": {"stable-latencies": {"0.5": 300, "1": 501}, "lost-count": 0}});
+        assert!(Target::MsgsPerOp(6.0).met(&r));
+        assert!(!Target::MsgsPerOp(4.0).met(&r));
+        assert!(Target::MedianLatency(320.0).met(&r));
+        assert!(!Target::MaxLatency(500.0).met(&r));
+        assert!(Target::NothingLost.met(&r));
+        assert!(
+            !Target::MedianLatency(320.0).met(&json!({})),
+            "a missing figure is a miss"
+        );
+        assert_eq!(
+            Target::MaxLatency(500.0).describe(&r),
+            "max 501.00 <= 500 ms"
+        );
+    }
+
+    #[test]
+    fn every_row_parses_and_ids_are_unique() {
+        let ids: std::collections::BTreeSet<&str> = CHALLENGES.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), CHALLENGES.len());
+        for c in CHALLENGES {
+            assert!(crate::workload::by_name(c.workload).is_some(), "{}", c.id);
+            assert!(!c.flags.is_empty() && !c.title.is_empty(), "{}", c.id);
+        }
+        assert_eq!(select(&["3c".into()]).unwrap()[0].id, "3c");
+        assert!(select(&["9z".into()]).is_err());
+    }
 }

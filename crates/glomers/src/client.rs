@@ -37,6 +37,19 @@ pub enum RpcError {
     Closed,
 }
 
+impl std::fmt::Display for RpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RpcError::Timeout => write!(f, "no reply in time"),
+            RpcError::Error { code, text } => {
+                write!(f, "error {code}: {}", text.as_deref().unwrap_or(""))
+            }
+            RpcError::Net(e) => write!(f, "{e}"),
+            RpcError::Closed => write!(f, "the run is shutting down"),
+        }
+    }
+}
+
 /// One client endpoint.
 pub struct Client {
     id: String,
@@ -123,6 +136,8 @@ pub enum FieldType {
     Int,
     /// An array of integers, or `null`.
     IntArray,
+    /// An array of anything, or `null`.
+    Array,
     /// An object.
     Map,
 }
@@ -139,6 +154,7 @@ impl FieldType {
                         .is_some_and(|a| a.iter().all(|v| v.is_i64() || v.is_u64()))
             }
             FieldType::Map => value.is_object(),
+            FieldType::Array => value.is_null() || value.is_array(),
         }
     }
 }

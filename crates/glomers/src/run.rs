@@ -119,11 +119,7 @@ pub fn run_test(
             recorder: Arc::new(Recorder::new(clock.clone())),
             client_ids: client_ids.clone(),
         };
-        let setup_clients: Vec<Client> = options
-            .nodes
-            .iter()
-            .map(|_| Client::open(net.clone(), &client_ids))
-            .collect();
+        let setup_clients = setup_nodes(&run)?;
         let reporter = progress.spawn_reporter(
             run.recorder.clone(),
             net.clone(),
@@ -190,6 +186,45 @@ fn lateness_summary(mut samples_us: Vec<u64>) -> Value {
     samples_us.sort_unstable();
     let at = |q: f64| quantile(&samples_us, q).map_or(Value::Null, |us| json!(us as f64 / 1000.0));
     json!({"deliveries": samples_us.len(), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)})
+}
+
+/// Opens one setup client per node and runs the workload's setup on every node at once
+/// (broadcast's `topology`). The clients stay open until the end, as upstream's do.
+fn setup_nodes(run: &Run) -> Result<Vec<Client>, RunError> {
+    let handles: Vec<_> = run
+        .options
+        .nodes
+        .iter()
+        .map(|node| {
+            let mut client = Client::open(run.net.clone(), &run.client_ids);
+            let (workload, options, node) =
+                (run.workload.clone(), run.options.clone(), node.clone());
+            std::thread::spawn(move || {
+                let result = workload.setup(&mut client, &node, &options);
+                (client, node, result)
+            })
+        })
+        .collect();
+    let mut clients = Vec::new();
+    let mut failure = None;
+    for handle in handles {
+        let (client, node, result) = handle
+            .join()
+            .map_err(|_| RunError::internal("setup thread panicked"))?;
+        clients.push(client);
+        if let Err(reason) = result {
+            failure.get_or_insert(RunError::SetupFailed { node, reason });
+        }
+    }
+    match failure.or_else(|| run.signals.error()) {
+        Some(error) => {
+            for client in clients {
+                client.close();
+            }
+            Err(error)
+        }
+        None => Ok(clients),
+    }
 }
 
 /// Sends `init` to every node at once through fresh clients, then waits for each answer.

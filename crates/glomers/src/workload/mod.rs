@@ -1,6 +1,7 @@
 //! Workloads: each one owns its generator, its client (how an operation becomes RPCs and
 //! back) and its checker, in one file per workload.
 
+pub mod broadcast;
 pub mod echo;
 pub mod unique_ids;
 
@@ -94,6 +95,17 @@ pub trait Workload: Send + Sync {
     /// Functions without side effects: a timeout on them is a `fail`, not an `info`.
     fn idempotent(&self, f: &str) -> bool;
 
+    /// Runs once per node before any operation, over that node's setup client (broadcast
+    /// sends `topology` here). An error aborts the run.
+    fn setup(
+        &self,
+        _client: &mut Client,
+        _node: &str,
+        _options: &TestOptions,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Per-request client timeout.
     fn rpc_timeout(&self, _options: &TestOptions) -> Duration {
         Duration::from_millis(5000)
@@ -115,6 +127,7 @@ pub trait Workload: Send + Sync {
 /// The workloads this workbench knows, by name.
 pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
     match name {
+        "broadcast" => Some(Box::new(broadcast::Broadcast)),
         "echo" => Some(Box::new(echo::Echo)),
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
         _ => None,

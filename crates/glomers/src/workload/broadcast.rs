@@ -1,0 +1,542 @@
+//! The broadcast workload (spec: workloads §3): a `topology` message at setup, then a 50/50
+//! mix of `broadcast` (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period,
+//! and a final read on every client thread. Checked with Jepsen's `set-full`.
+
+use super::{call, Completion, Generator, Invocation, Workload};
+
+use crate::client::{Client, FieldType, ResponseSchema};
+use crate::history::{Op, OpType, Process};
+use crate::options::TestOptions;
+use crate::values::compare;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+use serde_json::{json, Map, Value};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+const TOPOLOGY_OK: ResponseSchema = ResponseSchema {
+    kind: "topology_ok",
+    required: &[],
+};
+const BROADCAST_OK: ResponseSchema = ResponseSchema {
+    kind: "broadcast_ok",
+    required: &[],
+};
+const READ_OK: ResponseSchema = ResponseSchema {
+    kind: "read_ok",
+    required: &[("messages", FieldType::Array)],
+};
+const SETUP_TIMEOUT: Duration = Duration::from_millis(5000);
+/// How many stale elements the result details.
+const WORST_STALE: usize = 8;
+
+/// The broadcast workload.
+pub struct Broadcast;
+
+/// The neighbour map Maelstrom sends for a topology shape over `nodes` (in test order).
+pub fn topology(shape: &str, nodes: &[String]) -> BTreeMap<String, Vec<String>> {
+    let n = nodes.len();
+    let mut map = BTreeMap::new();
+    match shape {
+        "line" => {
+            if n < 2 {
+                return map;
+            }
+            for i in 0..n {
+                let mut neighbours = Vec::new();
+                if i > 0 {
+                    neighbours.push(nodes[i - 1].clone());
+                }
+                if i + 1 < n {
+                    neighbours.push(nodes[i + 1].clone());
+                }
+                map.insert(nodes[i].clone(), neighbours);
+            }
+        }
+        "total" => {
+            for node in nodes {
+                map.insert(
+                    node.clone(),
+                    nodes.iter().filter(|o| *o != node).cloned().collect(),
+                );
+            }
+        }
+        "tree" | "tree2" | "tree3" | "tree4" => {
+            let branching = shape
+                .strip_prefix("tree")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(2usize);
+            let mut lists: Vec<Vec<String>> = vec![Vec::new(); n];
+            let (mut tier_start, mut tier_len) = (0usize, 1usize);
+            while tier_start + tier_len < n {
+                let next_start = tier_start + tier_len;
+                let next_len = (tier_len * branching).min(n - next_start);
+                for (k, child) in (next_start..next_start + next_len).enumerate() {
+                    let parent = tier_start + k / branching;
+                    lists[parent].push(nodes[child].clone());
+                    lists[child].insert(0, nodes[parent].clone());
+                }
+                tier_start = next_start;
+                tier_len = next_len;
+            }
+            for (node, list) in nodes.iter().zip(lists) {
+                map.insert(node.clone(), list);
+            }
+        }
+        _ => {
+            // grid
+            let side = (n as f64).sqrt().ceil() as usize;
+            for idx in 0..n {
+                let (i, j) = ((idx / side) as isize, (idx % side) as isize);
+                let neighbours = [(i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)]
+                    .into_iter()
+                    .filter(|(r, c)| *r >= 0 && *c >= 0 && (*c as usize) < side)
+                    .map(|(r, c)| r as usize * side + c as usize)
+                    .filter(|k| *k < n)
+                    .map(|k| nodes[k].clone())
+                    .collect();
+                map.insert(nodes[idx].clone(), neighbours);
+            }
+        }
+    }
+    map
+}
+
+struct BroadcastGenerator {
+    next_value: u64,
+}
+
+impl Generator for BroadcastGenerator {
+    fn next(&mut self, rng: &mut Pcg64Mcg) -> Invocation {
+        if rng.gen_bool(0.5) {
+            let value = self.next_value;
+            self.next_value += 1;
+            Invocation::new("broadcast", json!(value))
+        } else {
+            Invocation::new("read", Value::Null)
+        }
+    }
+
+    fn final_invocations(&mut self) -> Option<Vec<Invocation>> {
+        Some(vec![Invocation {
+            f: "read".into(),
+            value: Value::Null,
+            is_final: true,
+        }])
+    }
+}
+
+impl Workload for Broadcast {
+    fn name(&self) -> &'static str {
+        "broadcast"
+    }
+
+    fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
+        Box::new(BroadcastGenerator { next_value: 0 })
+    }
+
+    fn reusable_client(&self) -> bool {
+        false
+    }
+
+    fn idempotent(&self, f: &str) -> bool {
+        f == "read"
+    }
+
+    fn setup(&self, client: &mut Client, node: &str, options: &TestOptions) -> Result<(), String> {
+        let mut body = Map::new();
+        body.insert("type".into(), json!("topology"));
+        body.insert(
+            "topology".into(),
+            json!(topology(&options.topology, &options.nodes)),
+        );
+        let reply = client
+            .rpc(node, body, SETUP_TIMEOUT)
+            .map_err(|e| format!("topology: {e}"))?;
+        TOPOLOGY_OK
+            .check(&reply)
+            .map_err(|errors| format!("malformed topology_ok: {}", errors.join("; ")))
+    }
+
+    fn invoke(
+        &self,
+        client: &mut Client,
+        node: &str,
+        invocation: &Invocation,
+        options: &TestOptions,
+    ) -> Completion {
+        let timeout = self.rpc_timeout(options);
+        match invocation.f.as_str() {
+            "broadcast" => {
+                let request = json!({"type": "broadcast", "message": invocation.value});
+                let value = invocation.value.clone();
+                call(
+                    self,
+                    client,
+                    node,
+                    invocation,
+                    request,
+                    &BROADCAST_OK,
+                    timeout,
+                    |_| value,
+                )
+            }
+            _ => call(
+                self,
+                client,
+                node,
+                invocation,
+                json!({"type": "read"}),
+                &READ_OK,
+                timeout,
+                |mut reply| reply.remove("messages").unwrap_or(Value::Null),
+            ),
+        }
+    }
+
+    fn check(&self, history: &[Op], _options: &TestOptions) -> Value {
+        check(history)
+    }
+}
+
+/// What is known of one broadcast value, as `set-full` tracks it.
+struct Element<'a> {
+    value: &'a Value,
+    /// The first op (an `ok` add completion or an `ok` read) that showed the value exists.
+    known: Option<&'a Op>,
+    /// The latest-invoked ok read that contained it (its invocation).
+    last_present: Option<&'a Op>,
+    /// The latest-invoked ok read that did not contain it (its invocation).
+    last_absent: Option<&'a Op>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Stable,
+    Lost,
+    NeverRead,
+}
+
+impl Element<'_> {
+    fn outcome(&self) -> Outcome {
+        let index = |op: Option<&Op>| op.map_or(-1, |op| op.index as i64);
+        let (present, absent) = (index(self.last_present), index(self.last_absent));
+        if self.last_present.is_some() && absent < present {
+            Outcome::Stable
+        } else if let (Some(known), Some(_)) = (self.known, self.last_absent) {
+            if present < absent && (known.index as i64) < absent {
+                Outcome::Lost
+            } else {
+                Outcome::NeverRead
+            }
+        } else {
+            Outcome::NeverRead
+        }
+    }
+
+    fn known_time(&self) -> u64 {
+        self.known.map_or(0, |op| op.time)
+    }
+
+    /// Milliseconds from known to the last read that missed it (0 if none missed it).
+    fn stable_latency(&self) -> u64 {
+        let stable_time = self.last_absent.map_or(0, |op| op.time + 1);
+        stable_time.saturating_sub(self.known_time()) / 1_000_000
+    }
+
+    /// Milliseconds from known to the last read that saw it.
+    fn lost_latency(&self) -> u64 {
+        let lost_time = self.last_present.map_or(0, |op| op.time + 1);
+        lost_time.saturating_sub(self.known_time()) / 1_000_000
+    }
+}
+
+/// Jepsen's `set-full` checker with `broadcast` as the add function (spec: workloads §3).
+pub fn check(history: &[Op]) -> Value {
+    let mut elements: Vec<Element> = Vec::new();
+    let mut by_value: HashMap<String, usize> = HashMap::new();
+    let mut open_reads: HashMap<u64, &Op> = HashMap::new();
+    for op in history {
+        let Process::Client(process) = op.process else {
+            continue;
+        };
+        match (op.f.as_str(), op.kind) {
+            ("broadcast", OpType::Invoke) => {
+                let key = op.value.to_string();
+                if let std::collections::hash_map::Entry::Vacant(slot) = by_value.entry(key) {
+                    slot.insert(elements.len());
+                    elements.push(Element {
+                        value: &op.value,
+                        known: None,
+                        last_present: None,
+                        last_absent: None,
+                    });
+                }
+            }
+            ("broadcast", OpType::Ok) => {
+                if let Some(&i) = by_value.get(&op.value.to_string()) {
+                    elements[i].known.get_or_insert(op);
+                }
+            }
+            ("read", OpType::Invoke) => {
+                open_reads.insert(process, op);
+            }
+            ("read", kind) => {
+                let Some(invoke) = open_reads.remove(&process) else {
+                    continue;
+                };
+                if kind != OpType::Ok {
+                    continue;
+                }
+                let seen: HashSet<String> = op
+                    .value
+                    .as_array()
+                    .map(|a| a.iter().map(Value::to_string).collect())
+                    .unwrap_or_default();
+                for element in &mut elements {
+                    let slot = if seen.contains(&element.value.to_string()) {
+                        element.known.get_or_insert(op);
+                        &mut element.last_present
+                    } else {
+                        &mut element.last_absent
+                    };
+                    if slot.is_none_or(|prev| invoke.index > prev.index) {
+                        *slot = Some(invoke);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    summarize(&elements)
+}
+
+fn summarize(elements: &[Element]) -> Value {
+    let sorted = |mut values: Vec<&Value>| -> Vec<Value> {
+        values.sort_by(|a, b| compare(a, b).unwrap_or(Ordering::Equal));
+        values.into_iter().cloned().collect()
+    };
+    let with = |outcome: Outcome| elements.iter().filter(move |e| e.outcome() == outcome);
+    let lost = sorted(with(Outcome::Lost).map(|e| e.value).collect());
+    let never_read = sorted(with(Outcome::NeverRead).map(|e| e.value).collect());
+    let stable: Vec<&Element> = with(Outcome::Stable).collect();
+    let stale: Vec<&&Element> = stable.iter().filter(|e| e.stable_latency() > 0).collect();
+    let mut worst: Vec<&&Element> = stale.clone();
+    worst.sort_by_key(|e| std::cmp::Reverse(e.stable_latency()));
+    let worst_stale: Vec<Value> = worst
+        .iter()
+        .take(WORST_STALE)
+        .map(|e| {
+            json!({
+                "element": e.value,
+                "outcome": "stable",
+                "stable-latency": e.stable_latency(),
+                "lost-latency": e.lost_latency(),
+                "known": e.known,
+                "last-absent": e.last_absent,
+            })
+        })
+        .collect();
+    let valid = if !lost.is_empty() {
+        json!(false)
+    } else if stable.is_empty() {
+        json!("unknown")
+    } else {
+        json!(true)
+    };
+    let mut result = json!({
+        "valid?": valid,
+        "attempt-count": elements.len(),
+        "stable-count": stable.len(),
+        "lost-count": lost.len(),
+        "lost": lost,
+        "never-read-count": never_read.len(),
+        "never-read": never_read,
+        "stale-count": stale.len(),
+        "stale": sorted(stale.iter().map(|e| e.value).collect()),
+        "worst-stale": worst_stale,
+        "duplicated-count": 0,
+        "duplicated": {},
+    });
+    if let Some(q) = latency_quantiles(stable.iter().map(|e| e.stable_latency()).collect()) {
+        result["stable-latencies"] = q;
+    }
+    if let Some(q) = latency_quantiles(with(Outcome::Lost).map(Element::lost_latency).collect()) {
+        result["lost-latencies"] = q;
+    }
+    result
+}
+
+/// `{0, 0.5, 0.95, 0.99, 1}` quantiles with upstream's rule: `sorted[min(n-1, floor(n·p))]`.
+fn latency_quantiles(mut latencies: Vec<u64>) -> Option<Value> {
+    if latencies.is_empty() {
+        return None;
+    }
+    latencies.sort_unstable();
+    let n = latencies.len();
+    let at = |p: f64| latencies[((n as f64 * p).floor() as usize).min(n - 1)];
+
+    Some(json!({"0": at(0.0), "0.5": at(0.5), "0.95": at(0.95), "0.99": at(0.99), "1": at(1.0)}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize, base: usize) -> Vec<String> {
+        (base..base + n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn show(map: &BTreeMap<String, Vec<String>>) -> String {
+        map.iter()
+            .map(|(k, v)| format!("{k}:{}", v.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn topologies_match_upstream_examples() {
+        let five = names(5, 1);
+        assert_eq!(
+            show(&topology("grid", &five)),
+            "n1:n4,n2 n2:n5,n3,n1 n3:n2 n4:n1,n5 n5:n2,n4"
+        );
+        assert_eq!(
+            show(&topology("tree2", &five)),
+            "n1:n2,n3 n2:n1,n4,n5 n3:n1 n4:n2 n5:n2"
+        );
+        assert_eq!(
+            show(&topology("line", &five)),
+            "n1:n2 n2:n1,n3 n3:n2,n4 n4:n3,n5 n5:n4"
+        );
+        assert_eq!(
+            show(&topology("total", &names(3, 0))),
+            "n0:n1,n2 n1:n0,n2 n2:n0,n1"
+        );
+        assert!(topology("line", &names(1, 0)).is_empty());
+        assert_eq!(show(&topology("grid", &names(1, 0))), "n0:");
+        let tree3 = topology("tree3", &names(13, 0));
+        assert_eq!(tree3["n0"], ["n1", "n2", "n3"]);
+        assert_eq!(tree3["n1"], ["n0", "n4", "n5", "n6"]);
+        assert_eq!(tree3["n12"], ["n3"]);
+        let grid = topology("grid", &names(25, 0));
+        assert!(grid.values().all(|v| (2..=4).contains(&v.len())));
+    }
+
+    /// Builds a history from (process, type, f, value, time-ms) tuples.
+    fn history(ops: &[(u64, OpType, &str, Value, u64)]) -> Vec<Op> {
+        ops.iter()
+            .enumerate()
+            .map(|(i, (p, kind, f, value, ms))| Op {
+                index: i as u64,
+                time: ms * 1_000_000,
+                kind: *kind,
+                process: Process::Client(*p),
+                f: (*f).into(),
+                value: value.clone(),
+                error: None,
+                exception: None,
+                is_final: false,
+            })
+            .collect()
+    }
+
+    use OpType::{Fail, Info, Invoke, Ok};
+
+    #[test]
+    fn a_value_every_later_read_has_is_stable_with_its_latency() {
+        let h = history(&[
+            (0, Invoke, "broadcast", json!(0), 0),
+            (0, Ok, "broadcast", json!(0), 1),
+            (1, Invoke, "read", Value::Null, 50),
+            (1, Ok, "read", json!([]), 51),
+            (1, Invoke, "read", Value::Null, 300),
+            (1, Ok, "read", json!([0]), 301),
+        ]);
+        let r = check(&h);
+        assert_eq!(r["valid?"], true);
+        assert_eq!(
+            (r["stable-count"].as_u64(), r["stale-count"].as_u64()),
+            (Some(1), Some(1))
+        );
+        assert_eq!(
+            r["stable-latencies"],
+            json!({"0": 49, "0.5": 49, "0.95": 49, "0.99": 49, "1": 49})
+        );
+        assert_eq!(r["worst-stale"][0]["element"], 0);
+    }
+
+    #[test]
+    fn a_value_missing_from_a_later_read_is_lost() {
+        let h = history(&[
+            (0, Invoke, "broadcast", json!(7), 0),
+            (0, Ok, "broadcast", json!(7), 1),
+            (1, Invoke, "read", Value::Null, 10),
+            (1, Ok, "read", json!([7]), 11),
+            (2, Invoke, "read", Value::Null, 500),
+            (2, Ok, "read", json!([]), 501),
+        ]);
+        let r = check(&h);
+        assert_eq!(r["valid?"], false);
+        assert_eq!(r["lost"], json!([7]));
+        // Last seen at 10 ms (+1 ns), known at 1 ms: 9 ms, truncated.
+        assert_eq!(r["lost-latencies"]["1"], 9);
+    }
+
+    #[test]
+    fn a_read_concurrent_with_the_ack_does_not_make_it_lost() {
+        // The absent read was invoked before the broadcast completed: never-read, not lost.
+        let h = history(&[
+            (0, Invoke, "broadcast", json!(2), 0),
+            (0, Ok, "broadcast", json!(2), 1),
+            (2, Invoke, "read", Value::Null, 2),
+            (2, Ok, "read", json!([2]), 3),
+            (1, Invoke, "read", Value::Null, 4),
+            (0, Invoke, "broadcast", json!(1), 5),
+            (0, Ok, "broadcast", json!(1), 6),
+            (1, Ok, "read", json!([2]), 7),
+        ]);
+        let r = check(&h);
+        assert_eq!(r["valid?"], true);
+        assert_eq!(r["never-read"], json!([1]));
+        assert_eq!(r["stable-count"], 1);
+        assert_eq!(r["stale-count"], 0);
+    }
+
+    #[test]
+    fn failed_and_indeterminate_operations_and_phantoms() {
+        let h = history(&[
+            (0, Invoke, "broadcast", json!(3), 0),
+            (0, Info, "broadcast", json!(3), 1),
+            (1, Invoke, "read", Value::Null, 2),
+            (1, Fail, "read", Value::Null, 3),
+            (2, Invoke, "read", Value::Null, 4),
+            (2, Ok, "read", json!([3, 99]), 5),
+        ]);
+        let r = check(&h);
+        assert_eq!(r["attempt-count"], 1, "99 was never added: ignored");
+        assert_eq!(
+            r["stable-count"], 1,
+            "an indeterminate add that shows up is stable"
+        );
+        assert_eq!(r["valid?"], true);
+    }
+
+    #[test]
+    fn nothing_stable_is_unknown() {
+        let r = check(&history(&[
+            (0, Invoke, "broadcast", json!(0), 0),
+            (0, Info, "broadcast", json!(0), 1),
+        ]));
+        assert_eq!(r["valid?"], "unknown");
+        assert_eq!(r["never-read"], json!([0]));
+        assert!(r.get("stable-latencies").is_none());
+    }
+
+    #[test]
+    fn latency_quantiles_use_upstream_floor_rule() {
+        let q = latency_quantiles((0..10).collect()).unwrap();
+        assert_eq!(q, json!({"0": 0, "0.5": 5, "0.95": 9, "0.99": 9, "1": 9}));
+    }
+}
