@@ -2,7 +2,7 @@
 //! workbench, and print a scoreboard against our targets (`shared/spec/challenges.md`).
 
 use crate::checker::Validity;
-use crate::options::TestArgs;
+use crate::options::{TestArgs, TestOptions};
 use crate::progress::Progress;
 use crate::run::{run_test, RunReport};
 use clap::Parser;
@@ -273,6 +273,49 @@ pub fn build(rows: &[Challenge]) -> Result<PathBuf, ChallengeError> {
     Ok(target.join("release"))
 }
 
+/// The options of a row's official command on one seed.
+pub fn options_for(
+    challenge: &Challenge,
+    bin_dir: &Path,
+    seed: u64,
+) -> Result<TestOptions, ChallengeError> {
+    #[derive(Parser)]
+    struct Row {
+        #[command(flatten)]
+        args: TestArgs,
+    }
+    let bin = bin_dir.join(challenge.bin);
+    let mut argv: Vec<String> = vec![
+        "test".into(),
+        "-w".into(),
+        challenge.workload.into(),
+        "--bin".into(),
+        bin.display().to_string(),
+    ];
+    argv.extend(challenge.flags.split_whitespace().map(str::to_owned));
+    argv.extend(["--seed".into(), seed.to_string()]);
+    let row = Row::try_parse_from(&argv)
+        .map_err(|e| ChallengeError::BadRow(challenge.id, e.to_string()))?;
+    row.args
+        .resolve()
+        .map_err(|e| ChallengeError::BadRow(challenge.id, e.0))
+}
+
+/// Runs a row's command with the given options and prints the run's summary.
+pub fn run_options(
+    challenge: &Challenge,
+    options: &TestOptions,
+    store: &Path,
+    progress: Progress,
+) -> Result<RunReport, ChallengeError> {
+    let workload = crate::workload::by_name(challenge.workload)
+        .ok_or_else(|| ChallengeError::BadRow(challenge.id, "workload not implemented".into()))?;
+    let report = run_test(options, Arc::from(workload), store, progress)
+        .map_err(|e| ChallengeError::Run(challenge.id, e))?;
+    eprintln!("{}", crate::report::summary(&report));
+    Ok(report)
+}
+
 /// Runs one row on the given seeds.
 pub fn run_row(
     challenge: Challenge,
@@ -281,36 +324,10 @@ pub fn run_row(
     store: &Path,
     progress: Progress,
 ) -> Result<RowResult, ChallengeError> {
-    #[derive(Parser)]
-    struct Row {
-        #[command(flatten)]
-        args: TestArgs,
-    }
     let mut runs = Vec::new();
     for seed in seeds {
-        let bin = bin_dir.join(challenge.bin);
-        let mut argv: Vec<String> = vec![
-            "test".into(),
-            "-w".into(),
-            challenge.workload.into(),
-            "--bin".into(),
-            bin.display().to_string(),
-        ];
-        argv.extend(challenge.flags.split_whitespace().map(str::to_owned));
-        argv.extend(["--seed".into(), seed.to_string()]);
-        let row = Row::try_parse_from(&argv)
-            .map_err(|e| ChallengeError::BadRow(challenge.id, e.to_string()))?;
-        let options = row
-            .args
-            .resolve()
-            .map_err(|e| ChallengeError::BadRow(challenge.id, e.0))?;
-        let workload = crate::workload::by_name(challenge.workload).ok_or_else(|| {
-            ChallengeError::BadRow(challenge.id, "workload not implemented".into())
-        })?;
-        let report = run_test(&options, Arc::from(workload), store, progress)
-            .map_err(|e| ChallengeError::Run(challenge.id, e))?;
-        eprintln!("{}", crate::report::summary(&report));
-        runs.push(report);
+        let options = options_for(&challenge, bin_dir, *seed)?;
+        runs.push(run_options(&challenge, &options, store, progress)?);
     }
     Ok(RowResult { challenge, runs })
 }

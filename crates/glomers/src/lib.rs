@@ -34,5 +34,6 @@ pub mod run;
 pub mod schedule;
 pub mod signals;
 pub mod store;
+pub mod sweep;
 pub mod values;
 pub mod workload;

@@ -43,6 +43,28 @@ enum Command {
         #[arg(long, default_value = "store")]
         store: PathBuf,
     },
+    /// Run the 3d broadcast command across values of a node tuning variable and write a
+    /// markdown page with a table and an SVG chart.
+    Sweep {
+        /// The node's environment variable to vary.
+        #[arg(long, default_value = "BROADCAST_FLUSH_MS")]
+        var: String,
+        /// Comma-separated values.
+        #[arg(long, default_value = "25,50,100,150,200,300,500")]
+        values: String,
+        /// The value the node uses by default (marked in the chart).
+        #[arg(long, default_value_t = 150)]
+        default: u64,
+        /// The seed of every run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The markdown page to write; the chart goes next to it as `<name>-sweep.svg`.
+        #[arg(long, default_value = "docs/broadcast.md")]
+        out: PathBuf,
+        /// Where runs are stored.
+        #[arg(long, default_value = "store")]
+        store: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +91,14 @@ fn main() -> ExitCode {
             analyze(run_dir.unwrap_or_else(|| store.join("latest")))
         }
         Command::Challenge { ids, seeds, store } => challenges(&ids, seeds, &store),
+        Command::Sweep {
+            var,
+            values,
+            default,
+            seed,
+            out,
+            store,
+        } => sweep(&var, &values, default, seed, &out, &store),
     };
     ExitCode::from(code)
 }
@@ -156,4 +186,49 @@ fn challenges(ids: &[String], seeds: u64, store: &std::path::Path) -> u8 {
     } else {
         1
     }
+}
+
+fn sweep(
+    var: &str,
+    values: &str,
+    default: u64,
+    seed: u64,
+    out: &std::path::Path,
+    store: &std::path::Path,
+) -> u8 {
+    let values: Result<Vec<u64>, _> = values.split(',').map(|v| v.trim().parse::<u64>()).collect();
+    let Ok(values) = values else {
+        eprintln!("--values must be comma-separated whole numbers");
+        return 254;
+    };
+    let rows = challenge::select(&["3d".to_owned()]).unwrap_or_default();
+    let bin_dir = match challenge::build(&rows) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("{e}");
+            return 255;
+        }
+    };
+    let points = match glomers::sweep::run(&bin_dir, var, &values, seed, store, Progress::detect())
+    {
+        Ok(points) => points,
+        Err(e) => {
+            eprintln!("{e}");
+            return 255;
+        }
+    };
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("sweep");
+    let svg_name = format!("{stem}-sweep.svg");
+    let svg_path = out.with_file_name(&svg_name);
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let page = glomers::sweep::markdown(&points, var, default, seed, &svg_name, &command);
+    let written = std::fs::write(out, &page)
+        .and_then(|()| std::fs::write(&svg_path, glomers::sweep::svg(&points, default)));
+    if let Err(e) = written {
+        eprintln!("writing {}: {e}", out.display());
+        return 255;
+    }
+    print!("{page}");
+    println!("wrote {} and {}", out.display(), svg_path.display());
+    0
 }

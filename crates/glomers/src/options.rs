@@ -4,7 +4,7 @@
 use crate::net::{Latency, LatencyDist};
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// The flags of `glomers test`, as typed.
@@ -173,6 +173,10 @@ pub struct TestOptions {
     pub log_net_recv: bool,
     /// The run's seed.
     pub seed: u64,
+    /// Extra environment variables for the node processes (set by sweeps, not a flag;
+    /// recorded so that a stored run says how its nodes were tuned).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_env: BTreeMap<String, String>,
 }
 
 impl TestOptions {
@@ -278,6 +282,7 @@ impl TestArgs {
             log_net_send: self.log_net_send,
             log_net_recv: self.log_net_recv,
             seed: self.seed.unwrap_or_else(fresh_seed),
+            node_env: BTreeMap::new(),
         })
     }
 

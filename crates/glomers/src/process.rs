@@ -73,6 +73,8 @@ pub struct ProcessDriver {
     pub log_dir: std::path::PathBuf,
     /// Echo stderr lines to the console.
     pub log_stderr: bool,
+    /// Extra environment for the nodes.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl NodeDriver for ProcessDriver {
@@ -113,6 +115,7 @@ impl NodeProcess {
         }
         let mut child: Child = niced(&driver.bin)
             .args(&driver.args)
+            .envs(&driver.env)
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -101,6 +101,7 @@ pub fn run_test(
         args: options.args.clone(),
         log_dir: dir.join(files::NODE_LOGS),
         log_stderr: options.log_stderr,
+        env: options.node_env.clone(),
     };
     let mut nodes: Vec<Box<dyn RunningNode>> = Vec::new();
     let client_ids = Arc::new(ClientIds::default());

@@ -28,7 +28,7 @@ fn challenge_bins() -> &'static Path {
         let status =
             std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(&root)
-                .args(["build", "-p", "echo", "-p", "unique-ids"])
+                .args(["build", "-p", "echo", "-p", "unique-ids", "-p", "broadcast"])
                 .status()
                 .unwrap();
         assert!(status.success());
@@ -340,4 +340,67 @@ fn replies_slower_than_the_timeout_are_indeterminate_and_silence_the_node() {
         "the late reply to a closed client silenced n0: {r:#}"
     );
     assert_eq!(halts[0]["node"], "n0");
+}
+
+#[test]
+fn broadcast_passes_with_partitions() {
+    let bin = challenge_bins().join("broadcast");
+    let (report, _) = run(&[
+        "-w",
+        "broadcast",
+        "--bin",
+        bin.to_str().unwrap(),
+        "--node-count",
+        "5",
+        "--time-limit",
+        "5",
+        "--rate",
+        "20",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "1",
+        "--seed",
+        "4",
+    ]);
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    assert_eq!(r["workload"]["lost-count"], 0);
+    let history = std::fs::read_to_string(report.dir.join("history.txt")).unwrap();
+    assert!(history.matches("\t:ok\t:read").count() >= 5);
+    assert!(history.contains(":nemesis\t:info\t:stop-partition\t\"network-healed\""));
+}
+
+#[test]
+fn a_node_that_never_retries_loses_values_under_partitions() {
+    let (report, _) = misbehave(
+        "broadcast-once",
+        "tok-broadcast-once",
+        "broadcast",
+        &[
+            "--node-count",
+            "5",
+            "--time-limit",
+            "6",
+            "--rate",
+            "30",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "1",
+        ],
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
+    let lost = r["workload"]["lost-count"].as_u64().unwrap();
+    assert!(lost > 0);
+    let detail = &r["workload"]["lost-details"][0];
+    assert!(
+        detail["known"]["time"].is_u64(),
+        "when it was acknowledged: {detail:#}"
+    );
+    assert!(
+        detail["last-absent"]["process"].is_u64(),
+        "which read missed it: {detail:#}"
+    );
 }

@@ -12,6 +12,7 @@
 //!   (load for the network benchmarks);
 //! - `flood [BATCH]`: behaves, and every 5 ms sends BATCH (default 20) `noise` messages to
 //!   random peers;
+//! - `broadcast-once`: broadcast that tells each peer once and never retries;
 //! - `good`: behaves (echo and generate).
 
 use maelstrom::{Context, ErrorBody, Init, Node, Request};
@@ -29,6 +30,10 @@ enum Payload {
     Echo { echo: Value },
     Generate,
     Noise,
+    Topology,
+    Broadcast { message: Value },
+    Read,
+    Share { message: Value },
 }
 
 enum Timer {
@@ -39,6 +44,7 @@ enum Timer {
 struct Misbehave {
     mode: String,
     served: u64,
+    values: Vec<Value>,
 }
 
 impl Node for Misbehave {
@@ -51,7 +57,11 @@ impl Node for Misbehave {
         if mode == "flood" {
             ctx.set_timer(FLOOD_EVERY, Timer::Flood);
         }
-        Misbehave { mode, served: 0 }
+        Misbehave {
+            mode,
+            served: 0,
+            values: Vec::new(),
+        }
     }
 
     fn on_message(
@@ -106,6 +116,22 @@ impl Node for Misbehave {
                 ctx.reply_to(&r.src, r.msg_id, &json!({"type": "generate_ok", "id": id}));
             }
             Payload::Noise => {}
+            // Broadcast, naively: tell every peer once and never retry.
+            Payload::Topology => ctx.reply_to(&r.src, r.msg_id, &json!({"type": "topology_ok"})),
+            Payload::Broadcast { message } => {
+                ctx.reply_to(&r.src, r.msg_id, &json!({"type": "broadcast_ok"}));
+                let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
+                for peer in peers {
+                    ctx.send(&peer, &json!({"type": "share", "message": message}));
+                }
+                self.values.push(message);
+            }
+            Payload::Share { message } => self.values.push(message),
+            Payload::Read => ctx.reply_to(
+                &r.src,
+                r.msg_id,
+                &json!({"type": "read_ok", "messages": self.values}),
+            ),
         }
         Ok(())
     }

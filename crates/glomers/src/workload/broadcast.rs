@@ -359,6 +359,14 @@ fn summarize(elements: &[Element]) -> Value {
         "duplicated-count": 0,
         "duplicated": {},
     });
+    // Ours, not upstream's: which lost values, acknowledged when, missed by which read.
+    let lost_details: Vec<Value> = with(Outcome::Lost)
+        .take(WORST_STALE)
+        .map(|e| json!({"element": e.value, "known": e.known, "last-present": e.last_present, "last-absent": e.last_absent}))
+        .collect();
+    if !lost_details.is_empty() {
+        result["lost-details"] = Value::Array(lost_details);
+    }
     if let Some(q) = latency_quantiles(stable.iter().map(|e| e.stable_latency()).collect()) {
         result["stable-latencies"] = q;
     }
@@ -480,6 +488,9 @@ mod tests {
         let r = check(&h);
         assert_eq!(r["valid?"], false);
         assert_eq!(r["lost"], json!([7]));
+        assert_eq!(r["lost-details"][0]["known"]["index"], 1);
+        assert_eq!(r["lost-details"][0]["last-absent"]["index"], 4);
+        assert_eq!(r["lost-details"][0]["last-absent"]["process"], 2);
         // Last seen at 10 ms (+1 ns), known at 1 ms: 9 ms, truncated.
         assert_eq!(r["lost-latencies"]["1"], 9);
     }
