@@ -165,6 +165,15 @@ pub const CHALLENGES: &[Challenge] = &[
         ..BROADCAST
     },
     Challenge {
+        id: "4",
+        title: "grow-only counter",
+        package: "g-counter",
+        bin: "g-counter",
+        workload: "g-counter",
+        flags: "--node-count 3 --rate 100 --time-limit 20 --nemesis partition",
+        targets: &[],
+    },
+    Challenge {
         id: "3d-partition",
         title: "broadcast 3d + partitions",
         flags: "--node-count 25 --time-limit 20 --rate 100 --latency 100 --nemesis partition",

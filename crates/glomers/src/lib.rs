@@ -32,6 +32,7 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod services;
 pub mod signals;
 pub mod store;
 pub mod sweep;

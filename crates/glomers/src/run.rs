@@ -14,6 +14,7 @@ use crate::process::{NodeDriver, ProcessDriver, RunningNode};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::schedule::{Decision, Stagger};
+use crate::services;
 use crate::signals::{Halt, RunError, Signals};
 use crate::store::{self, files};
 use crate::workload::{Generator, Invocation, Workload};
@@ -92,7 +93,9 @@ pub fn run_test(
     let nemesis_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
     let net = Arc::new(Network::new(options.latency, net_rng, clock.clone()));
     let signals = Signals::new(net.clone());
-    // Every node endpoint exists before any process starts, so early messages queue.
+    // The services and every node endpoint exist before any process starts, so early
+    // messages queue.
+    let service_threads = services::start(&net, seeds.gen());
     for node in &options.nodes {
         net.register(node);
     }
@@ -150,6 +153,9 @@ pub fn run_test(
         node.stop();
     }
     net.shut_down();
+    for thread in service_threads {
+        let _ = thread.join();
+    }
     let journal = net.journal();
     let halts = signals.halts();
     let (outcome, history) = match result {

@@ -13,9 +13,12 @@
 //! - `flood [BATCH]`: behaves, and every 5 ms sends BATCH (default 20) `noise` messages to
 //!   random peers;
 //! - `broadcast-once`: broadcast that tells each peer once and never retries;
+//! - `counter-rmw`: a g-counter that keeps one shared key in `seq-kv` with a read-then-cas
+//!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
 //! - `good`: behaves (echo and generate).
 
-use maelstrom::{Context, ErrorBody, Init, Node, Request};
+use maelstrom::services::{cas_outcome, read_value, CasOutcome, SEQ_KV};
+use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,7 +37,28 @@ enum Payload {
     Broadcast { message: Value },
     Read,
     Share { message: Value },
+    Add { delta: i64 },
 }
+
+/// The counter-rmw mode's RPCs: which client request they serve.
+enum Token {
+    AddRead {
+        delta: i64,
+        src: String,
+        msg_id: Option<u64>,
+    },
+    AddCas {
+        delta: i64,
+        src: String,
+        msg_id: Option<u64>,
+    },
+    Read {
+        src: String,
+        msg_id: Option<u64>,
+    },
+}
+
+const KV_TIMEOUT: Duration = Duration::from_millis(1000);
 
 enum Timer {
     Reply(String, Option<u64>, Value),
@@ -50,7 +74,7 @@ struct Misbehave {
 impl Node for Misbehave {
     type Payload = Payload;
     type Timer = Timer;
-    type Token = ();
+    type Token = Token;
 
     fn from_init(_: &Init, ctx: &mut Context<Self>) -> Self {
         let mode = std::env::args().nth(1).unwrap_or_else(|| "good".into());
@@ -127,6 +151,25 @@ impl Node for Misbehave {
                 self.values.push(message);
             }
             Payload::Share { message } => self.values.push(message),
+            Payload::Add { delta } => {
+                let token = Token::AddRead {
+                    delta,
+                    src: r.src,
+                    msg_id: r.msg_id,
+                };
+                SEQ_KV.read(ctx, "counter", KV_TIMEOUT, token);
+            }
+            Payload::Read if self.mode == "counter-rmw" => {
+                SEQ_KV.read(
+                    ctx,
+                    "counter",
+                    KV_TIMEOUT,
+                    Token::Read {
+                        src: r.src,
+                        msg_id: r.msg_id,
+                    },
+                );
+            }
             Payload::Read => ctx.reply_to(
                 &r.src,
                 r.msg_id,
@@ -134,6 +177,53 @@ impl Node for Misbehave {
             ),
         }
         Ok(())
+    }
+
+    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token, result: RpcResult) {
+        match token {
+            Token::AddRead { delta, src, msg_id } => match read_value::<i64>(result) {
+                Ok(current) => {
+                    let from = current.unwrap_or(0);
+                    let token = Token::AddCas { delta, src, msg_id };
+                    SEQ_KV.cas(
+                        ctx,
+                        "counter",
+                        &from,
+                        &(from + delta),
+                        true,
+                        KV_TIMEOUT,
+                        token,
+                    );
+                }
+                Err(_) => {
+                    SEQ_KV.read(
+                        ctx,
+                        "counter",
+                        KV_TIMEOUT,
+                        Token::AddRead { delta, src, msg_id },
+                    );
+                }
+            },
+            Token::AddCas { delta, src, msg_id } => match cas_outcome(result) {
+                Ok(CasOutcome::Swapped) => ctx.reply_to(&src, msg_id, &json!({"type": "add_ok"})),
+                _ => {
+                    SEQ_KV.read(
+                        ctx,
+                        "counter",
+                        KV_TIMEOUT,
+                        Token::AddRead { delta, src, msg_id },
+                    );
+                }
+            },
+            Token::Read { src, msg_id } => match read_value::<i64>(result) {
+                Ok(value) => ctx.reply_to(
+                    &src,
+                    msg_id,
+                    &json!({"type": "read_ok", "value": value.unwrap_or(0)}),
+                ),
+                Err(e) => ctx.reply_error(&src, msg_id, &e),
+            },
+        }
     }
 
     fn on_timer(&mut self, ctx: &mut Context<Self>, timer: Timer) {

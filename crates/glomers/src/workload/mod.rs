@@ -2,6 +2,7 @@
 //! back) and its checker, in one file per workload.
 
 pub mod broadcast;
+pub mod counter;
 pub mod echo;
 pub mod unique_ids;
 
@@ -106,6 +107,12 @@ pub trait Workload: Send + Sync {
         Ok(())
     }
 
+    /// Whether Maelstrom's error wrapper applies (definite codes `fail`, timeouts `info` or
+    /// `fail`). Without it (g-set and the counters), every error is an exception `info`.
+    fn error_wrapper(&self) -> bool {
+        true
+    }
+
     /// Per-request client timeout.
     fn rpc_timeout(&self, _options: &TestOptions) -> Duration {
         Duration::from_millis(5000)
@@ -128,6 +135,8 @@ pub trait Workload: Send + Sync {
 pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
     match name {
         "broadcast" => Some(Box::new(broadcast::Broadcast)),
+        "g-counter" => Some(Box::new(counter::Counter::G)),
+        "pn-counter" => Some(Box::new(counter::Counter::PN)),
         "echo" => Some(Box::new(echo::Echo)),
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
         _ => None,
@@ -182,7 +191,12 @@ pub fn call(
                 json!({"sent": sent, "received": reply, "expected-type": schema.kind, "errors": errors}),
             ),
         },
-        Err(error) => map_error(workload.idempotent(&invocation.f), invocation, error),
+        Err(error) if workload.error_wrapper() => {
+            map_error(workload.idempotent(&invocation.f), invocation, error)
+        }
+        Err(error) => {
+            Completion::exception(invocation, "rpc-error", error.to_string(), Value::Null)
+        }
     }
 }
 

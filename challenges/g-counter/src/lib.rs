@@ -1,0 +1,251 @@
+//! Challenge 4: a grow-only counter kept in `seq-kv`, correct although `seq-kv` may serve
+//! stale reads.
+//!
+//! - **One key per node, one writer per key.** Node `n` keeps its own total under key `n`;
+//!   nobody else writes it, so the node's in-memory total is authoritative for it and a
+//!   plain `write` (no read-modify-write, no cas loop) stores it. Adds are acknowledged at
+//!   once and written by a 100 ms flush.
+//! - **Forcing freshness.** A `seq-kv` read may come from any state no older than the last
+//!   one *this requester* observed, and reads alone never move that floor (Maelstrom issue
+//!   47). So each refresh first writes a fresh value to the node's own `sync-<n>` key: a
+//!   write that changes the store is applied to the newest state and lifts the floor there.
+//!   The reads of the other nodes' keys that follow then see every write the store had
+//!   accepted before the sync.
+//! - **Reads from a cache.** Clients get the node's own total plus the latest refreshed
+//!   totals of the others, at once; the cache is refreshed every 200 ms and only grows.
+
+use maelstrom::services::{read_value, write_done, SEQ_KV};
+use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const REFRESH_EVERY: Duration = Duration::from_millis(200);
+const RPC_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The counter protocol.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// Add a non-negative delta.
+    Add {
+        /// The amount.
+        delta: u64,
+    },
+    /// Read the total.
+    Read,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Reply {
+    AddOk,
+    ReadOk { value: u64 },
+}
+
+/// Timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Write the own total if it changed.
+    Flush,
+    /// Refresh the other nodes' totals.
+    Refresh,
+}
+
+/// What an outstanding `seq-kv` request was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// Writing the own total.
+    WriteOwn(u64),
+    /// The freshness write that starts a refresh.
+    Sync,
+    /// Reading another node's total.
+    ReadPeer(String),
+}
+
+/// A counter node.
+#[derive(Debug, Default)]
+pub struct CounterNode {
+    key: String,
+    peers: Vec<String>,
+    total: u64,
+    written: u64,
+    writing: bool,
+    others: BTreeMap<String, u64>,
+    sync_seq: u64,
+    refreshing: usize,
+}
+
+impl CounterNode {
+    /// The total this node would report now.
+    pub fn value(&self) -> u64 {
+        self.total + self.others.values().sum::<u64>()
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.total != self.written && !self.writing {
+            self.writing = true;
+            let (key, total) = (self.key.clone(), self.total);
+            SEQ_KV.write(ctx, &key, &total, RPC_TIMEOUT, Token::WriteOwn(total));
+        }
+    }
+
+    fn refresh(&mut self, ctx: &mut Context<Self>) {
+        if self.refreshing > 0 || self.peers.is_empty() {
+            return;
+        }
+        self.sync_seq += 1;
+        self.refreshing = 1;
+        let key = format!("sync-{}", self.key);
+        SEQ_KV.write(ctx, &key, &self.sync_seq, RPC_TIMEOUT, Token::Sync);
+    }
+}
+
+impl Node for CounterNode {
+    type Payload = Payload;
+    type Timer = Timer;
+    type Token = Token;
+
+    fn from_init(init: &Init, ctx: &mut Context<Self>) -> Self {
+        ctx.set_timer(FLUSH_EVERY, Timer::Flush);
+        ctx.set_timer(REFRESH_EVERY, Timer::Refresh);
+        CounterNode {
+            key: init.node_id.clone(),
+            peers: ctx.peers().map(str::to_owned).collect(),
+            ..CounterNode::default()
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        request: Request<Payload>,
+    ) -> Result<(), ErrorBody> {
+        match request.payload {
+            Payload::Add { delta } => {
+                self.total += delta;
+                ctx.reply_to(&request.src, request.msg_id, &Reply::AddOk);
+            }
+            Payload::Read => ctx.reply_to(
+                &request.src,
+                request.msg_id,
+                &Reply::ReadOk {
+                    value: self.value(),
+                },
+            ),
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<Self>, timer: Timer) {
+        match timer {
+            Timer::Flush => {
+                self.flush(ctx);
+                ctx.set_timer(FLUSH_EVERY, Timer::Flush);
+            }
+            Timer::Refresh => {
+                self.refresh(ctx);
+                ctx.set_timer(REFRESH_EVERY, Timer::Refresh);
+            }
+        }
+    }
+
+    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token, result: RpcResult) {
+        match token {
+            Token::WriteOwn(total) => {
+                self.writing = false;
+                if write_done(result).is_ok() {
+                    self.written = self.written.max(total);
+                }
+            }
+            Token::Sync => match write_done(result) {
+                Ok(()) => {
+                    self.refreshing = self.peers.len();
+                    for peer in self.peers.clone() {
+                        SEQ_KV.read(ctx, &peer, RPC_TIMEOUT, Token::ReadPeer(peer.clone()));
+                    }
+                }
+                Err(_) => self.refreshing = 0,
+            },
+            Token::ReadPeer(peer) => {
+                if let Ok(Some(total)) = read_value::<u64>(result) {
+                    let known = self.others.entry(peer).or_insert(0);
+                    *known = (*known).max(total);
+                }
+                self.refreshing = self.refreshing.saturating_sub(1);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maelstrom::testkit::{MemKv, TestNode};
+    use serde_json::json;
+
+    #[test]
+    fn adds_are_acknowledged_at_once_and_flushed_to_the_own_key() {
+        let mut node = TestNode::<CounterNode>::new("n0", &["n0", "n1"]);
+        let mut kv = MemKv::new("seq-kv");
+        node.request("c1", json!({"type": "add", "delta": 3}));
+        node.request("c1", json!({"type": "add", "delta": 4}));
+        assert_eq!(node.take_sent_to("c1").len(), 2);
+        node.advance(FLUSH_EVERY);
+        kv.serve(&mut node);
+        assert_eq!(kv.get(&json!("n0")), Some(&json!(7)));
+        let id = node.request("c1", json!({"type": "read"}));
+        assert_eq!(
+            node.take_sent_to("c1")[0].body,
+            json!({"type": "read_ok", "value": 7, "in_reply_to": id})
+        );
+    }
+
+    #[test]
+    fn a_refresh_writes_the_sync_key_before_reading_the_others() {
+        let mut node = TestNode::<CounterNode>::new("n0", &["n0", "n1", "n2"]);
+        let mut kv = MemKv::new("seq-kv");
+        kv.apply(&json!({"type": "write", "key": "n1", "value": 5}));
+        node.advance(REFRESH_EVERY);
+        let first = node.take_sent_to("seq-kv");
+        assert_eq!(first.len(), 1, "only the sync write goes first");
+        assert_eq!(first[0].body["key"], "sync-n0");
+        for m in &first {
+            let mut reply = kv.apply(&m.body);
+            reply["in_reply_to"] = m.body["msg_id"].clone();
+            node.deliver("seq-kv", reply);
+        }
+        let reads = node.take_sent_to("seq-kv");
+        assert_eq!(
+            reads
+                .iter()
+                .map(|m| m.body["key"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["n1", "n2"]
+        );
+        for m in &reads {
+            let mut reply = kv.apply(&m.body);
+            reply["in_reply_to"] = m.body["msg_id"].clone();
+            node.deliver("seq-kv", reply);
+        }
+        assert_eq!(node.node().value(), 5, "n2's missing key counts as 0");
+    }
+
+    #[test]
+    fn cached_totals_never_go_backwards() {
+        let mut node = TestNode::<CounterNode>::new("n0", &["n0", "n1"]);
+        let mut kv = MemKv::new("seq-kv");
+        kv.apply(&json!({"type": "write", "key": "n1", "value": 9}));
+        node.advance(REFRESH_EVERY);
+        kv.serve(&mut node);
+        kv.serve(&mut node);
+        assert_eq!(node.node().value(), 9);
+        // A stale read (as seq-kv may serve) cannot lower the total.
+        kv.apply(&json!({"type": "write", "key": "n1", "value": 2}));
+        node.advance(REFRESH_EVERY);
+        kv.serve(&mut node);
+        kv.serve(&mut node);
+        assert_eq!(node.node().value(), 9);
+    }
+}
