@@ -4,6 +4,7 @@
 pub mod broadcast;
 pub mod counter;
 pub mod echo;
+pub mod kafka;
 pub mod unique_ids;
 
 use crate::client::{Client, ResponseSchema, RpcError};

@@ -1,0 +1,653 @@
+//! The kafka workload's checker (spec: workloads §7, after `jepsen.tests.kafka`); the
+//! generator and client come with challenge 5. Per-key version
+//! orders from sends and polls, then the anomalies: inconsistent offsets, duplicates, G1a,
+//! lost writes, poll skips and non-monotonic polls (between and within polls), non-monotonic
+//! sends, unseen messages and realtime cycles (G1c-realtime).
+//!
+//! Histories carry kafka's micro-op shapes: a send is `[["send", k, m]]` (completed `ok` as
+//! `[["send", k, [offset, m]]]`), a poll completes `ok` as `[["poll", {k: [[offset, m]...]}]]`,
+//! an assign's value is the list of keys.
+
+use crate::history::{Op, OpType, Process};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Error types that do not make a run invalid with Maelstrom's settings.
+const ALLOWED: [&str; 6] = [
+    "int-send-skip",
+    "G0",
+    "G0-process",
+    "G0-realtime",
+    "PL-1-cycle-exists",
+    "strong-PL-1-cycle-exists",
+];
+/// How many examples each error type keeps.
+const EXAMPLES: usize = 8;
+
+type Key = String;
+/// A message as canonical JSON text (`1` and `1.0` differ).
+type Msg = String;
+
+/// The send in an op's value: `(key, message, offset if known)`.
+fn send_of(op: &Op) -> Option<(Key, Msg, Option<i64>)> {
+    let mop = op.value.get(0)?;
+    if mop.get(0)?.as_str()? != "send" {
+        return None;
+    }
+    let key = key_text(mop.get(1)?);
+    match mop.get(2)? {
+        Value::Array(pair) if op.kind == OpType::Ok && pair.len() == 2 => {
+            Some((key, pair[1].to_string(), pair[0].as_i64()))
+        }
+        message => Some((key, message.to_string(), None)),
+    }
+}
+
+/// The messages an `ok` poll read: key -> `[(offset, message)]` in returned order.
+fn reads_of(op: &Op) -> BTreeMap<Key, Vec<(Option<i64>, Msg)>> {
+    let mut reads = BTreeMap::new();
+    if op.kind != OpType::Ok || op.f != "poll" {
+        return reads;
+    }
+    let Some(Value::Object(by_key)) = op.value.get(0).and_then(|mop| mop.get(1)) else {
+        return reads;
+    };
+    for (key, pairs) in by_key {
+        let list = pairs
+            .as_array()
+            .map(|pairs| {
+                pairs
+                    .iter()
+                    .filter_map(|p| Some((p.get(0)?.as_i64(), p.get(1)?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        reads.insert(key.clone(), list);
+    }
+    reads
+}
+
+fn key_text(key: &Value) -> Key {
+    key.as_str().map_or_else(|| key.to_string(), str::to_owned)
+}
+
+/// Per-key version order: offsets with at least one observation, densely indexed.
+#[derive(Default)]
+struct KeyLog {
+    /// offset -> messages seen there.
+    offsets: BTreeMap<i64, BTreeSet<Msg>>,
+    /// message -> dense indices it appears at (sorted).
+    index: HashMap<Msg, Vec<usize>>,
+}
+
+impl KeyLog {
+    fn finish(&mut self) {
+        for (dense, messages) in self.offsets.values().enumerate() {
+            for m in messages {
+                self.index.entry(m.clone()).or_default().push(dense);
+            }
+        }
+    }
+    fn first(&self, m: &Msg) -> Option<usize> {
+        self.index.get(m).and_then(|v| v.first().copied())
+    }
+    fn last(&self, m: &Msg) -> Option<usize> {
+        self.index.get(m).and_then(|v| v.last().copied())
+    }
+}
+
+struct Errors(BTreeMap<&'static str, Vec<Value>>);
+
+impl Errors {
+    fn add(&mut self, kind: &'static str, error: Value) {
+        self.0.entry(kind).or_default().push(error);
+    }
+}
+
+/// Checks a kafka history.
+pub fn check(history: &[Op]) -> Value {
+    let clients: Vec<&Op> = history.iter().filter(|op| op.process.is_client()).collect();
+    // Pair completions with their invocations (per process, one at a time).
+    let mut invocation_of: HashMap<u64, &Op> = HashMap::new();
+    let mut open: HashMap<u64, &Op> = HashMap::new();
+    for op in &clients {
+        let Process::Client(p) = op.process else {
+            continue;
+        };
+        if op.kind == OpType::Invoke {
+            open.insert(p, op);
+        } else if let Some(inv) = open.remove(&p) {
+            invocation_of.insert(op.index, inv);
+        }
+    }
+    let completions: Vec<&Op> = clients
+        .iter()
+        .copied()
+        .filter(|op| op.kind != OpType::Invoke)
+        .collect();
+
+    // Writers, and which sends must have committed.
+    let mut writer: HashMap<(Key, Msg), &Op> = HashMap::new();
+    for op in completions.iter().filter(|op| op.f == "send") {
+        if let Some((k, m, _)) = send_of(op) {
+            writer.insert((k, m), op);
+        }
+    }
+    let mut read_somewhere: BTreeSet<(Key, Msg)> = BTreeSet::new();
+    for op in &completions {
+        for (k, list) in reads_of(op) {
+            for (_, m) in list {
+                read_somewhere.insert((k.clone(), m));
+            }
+        }
+    }
+    let must_commit = |op: &Op, k: &Key, m: &Msg| {
+        op.kind == OpType::Ok
+            || (op.kind == OpType::Info && read_somewhere.contains(&(k.clone(), m.clone())))
+    };
+    for (k, m) in &read_somewhere {
+        if !writer.contains_key(&(k.clone(), m.clone())) {
+            // Upstream throws here ("no writer of value"), so the result is unknown.
+            return json!({"valid?": "unknown", "error": format!("no writer of value {m} for key {k}")});
+        }
+    }
+
+    // Version orders.
+    let mut logs: BTreeMap<Key, KeyLog> = BTreeMap::new();
+    for op in completions.iter().filter(|op| op.f == "send") {
+        if let Some((k, m, Some(offset))) = send_of(op) {
+            if must_commit(op, &k, &m) {
+                logs.entry(k)
+                    .or_default()
+                    .offsets
+                    .entry(offset)
+                    .or_default()
+                    .insert(m);
+            }
+        }
+    }
+    for op in &completions {
+        for (k, list) in reads_of(op) {
+            for (offset, m) in list {
+                if let Some(offset) = offset {
+                    logs.entry(k.clone())
+                        .or_default()
+                        .offsets
+                        .entry(offset)
+                        .or_default()
+                        .insert(m);
+                }
+            }
+        }
+    }
+    for log in logs.values_mut() {
+        log.finish();
+    }
+
+    let mut errors = Errors(BTreeMap::new());
+    for (k, log) in &logs {
+        for (dense, (offset, messages)) in log.offsets.iter().enumerate() {
+            if messages.len() > 1 {
+                errors.add("inconsistent-offsets", json!({"key": k, "offset": offset, "index": dense, "values": parse_all(messages)}));
+            }
+        }
+        for (m, indices) in &log.index {
+            if indices.len() > 1 {
+                let offsets: Vec<i64> = log
+                    .offsets
+                    .iter()
+                    .filter(|(_, ms)| ms.contains(m))
+                    .map(|(o, _)| *o)
+                    .collect();
+                errors.add("duplicate", json!({"key": k, "value": parse(m), "count": indices.len(), "offsets": offsets}));
+            }
+        }
+    }
+
+    // G1a: reads of failed sends.
+    for op in &completions {
+        for (k, list) in reads_of(op) {
+            for (_, m) in list {
+                if let Some(w) = writer.get(&(k.clone(), m.clone())) {
+                    if w.kind == OpType::Fail {
+                        errors.add(
+                            "G1a",
+                            json!({"key": k, "value": parse(&m), "writer": w, "reader": op}),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // Lost writes.
+    for (k, log) in &logs {
+        let read_here: BTreeSet<&Msg> = read_somewhere
+            .iter()
+            .filter(|(key, _)| key == k)
+            .map(|(_, m)| m)
+            .collect();
+        let Some(bound) = read_here.iter().filter_map(|m| log.first(m)).max() else {
+            continue;
+        };
+        for (m, _) in log.index.iter() {
+            let Some(last) = log.last(m) else { continue };
+            if last > bound || read_here.contains(m) {
+                continue;
+            }
+            if let Some(w) = writer.get(&(k.clone(), m.clone())) {
+                if must_commit(w, k, m) {
+                    errors.add("lost-write", json!({"key": k, "value": parse(m), "index": last, "max-read-index": bound, "writer": w}));
+                }
+            }
+        }
+    }
+
+    // Per-process scans: polls and sends, with assign resets.
+    let mut last_read: HashMap<u64, HashMap<Key, (usize, &Op)>> = HashMap::new();
+    let mut last_send: HashMap<u64, HashMap<Key, (usize, &Op)>> = HashMap::new();
+    for op in &completions {
+        let Process::Client(p) = op.process else {
+            continue;
+        };
+        match (op.f.as_str(), op.kind) {
+            ("assign", OpType::Ok | OpType::Info) => {
+                let keep: BTreeSet<Key> = invocation_of
+                    .get(&op.index)
+                    .and_then(|inv| inv.value.as_array())
+                    .map(|keys| keys.iter().map(key_text).collect())
+                    .unwrap_or_default();
+                last_read
+                    .entry(p)
+                    .or_default()
+                    .retain(|k, _| keep.contains(k));
+                last_send
+                    .entry(p)
+                    .or_default()
+                    .retain(|k, _| keep.contains(k));
+            }
+            ("poll", OpType::Ok) => {
+                let memory = last_read.entry(p).or_default();
+                for (k, list) in reads_of(op) {
+                    let Some(log) = logs.get(&k) else { continue };
+                    let indices: Vec<Option<usize>> =
+                        list.iter().map(|(_, m)| log.first(m)).collect();
+                    if let (Some(Some(first)), Some((prev, prev_op))) =
+                        (indices.first(), memory.get(&k))
+                    {
+                        classify(
+                            &mut errors,
+                            "",
+                            &k,
+                            *first as i64 - *prev as i64,
+                            json!([prev_op, op]),
+                        );
+                    }
+                    for pair in indices.windows(2) {
+                        if let (Some(a), Some(b)) = (pair[0], pair[1]) {
+                            classify(&mut errors, "int-", &k, b as i64 - a as i64, json!([op]));
+                        }
+                    }
+                    if let Some(Some(last)) = indices.last() {
+                        memory.insert(k, (*last, op));
+                    }
+                }
+            }
+            ("send", OpType::Ok | OpType::Info) => {
+                let Some((k, m, _)) = send_of(op) else {
+                    continue;
+                };
+                let Some(index) = logs.get(&k).and_then(|log| log.first(&m)) else {
+                    continue;
+                };
+                let memory = last_send.entry(p).or_default();
+                if let Some((prev, prev_op)) = memory.get(&k) {
+                    if index <= *prev {
+                        errors.add("nonmonotonic-send", json!({"key": k, "delta": index as i64 - *prev as i64, "ops": [prev_op, op]}));
+                    }
+                }
+                memory.insert(k, (index, op));
+            }
+            _ => {}
+        }
+    }
+
+    // Realtime cycles: a poll that read a message whose send began after the poll ended.
+    for op in completions
+        .iter()
+        .filter(|op| op.f == "poll" && op.kind == OpType::Ok)
+    {
+        for (k, list) in reads_of(op) {
+            for (_, m) in list {
+                let Some(w) = writer.get(&(k.clone(), m.clone())) else {
+                    continue;
+                };
+                if let Some(send_start) = invocation_of.get(&w.index) {
+                    if send_start.index > op.index {
+                        errors.add(
+                            "G1c-realtime",
+                            json!({"key": k, "value": parse(&m), "writer": w, "reader": op}),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    let data_ops = completions
+        .iter()
+        .filter(|op| matches!(op.f.as_str(), "send" | "poll") && op.kind != OpType::Fail)
+        .count();
+    if data_ops == 0 {
+        errors.add("empty-transaction-graph", Value::Null);
+    }
+
+    // Unseen: ok sends never polled.
+    let mut unseen: BTreeMap<Key, Vec<Msg>> = BTreeMap::new();
+    for op in completions
+        .iter()
+        .filter(|op| op.f == "send" && op.kind == OpType::Ok)
+    {
+        if let Some((k, m, _)) = send_of(op) {
+            if !read_somewhere.contains(&(k.clone(), m.clone())) {
+                unseen.entry(k).or_default().push(m);
+            }
+        }
+    }
+
+    let mut result = Map::new();
+    let mut types: BTreeSet<&str> = errors.0.keys().copied().collect();
+    for (kind, mut errs) in errors.0 {
+        let count = errs.len();
+        if kind.contains("skip") {
+            errs.sort_by_key(|e| std::cmp::Reverse(e["delta"].as_i64().unwrap_or(0)));
+        } else if kind.contains("nonmonotonic") {
+            errs.sort_by_key(|e| e["delta"].as_i64().unwrap_or(0));
+        }
+        errs.truncate(if kind == "duplicate" || kind == "inconsistent-offsets" {
+            32
+        } else {
+            EXAMPLES
+        });
+        result.insert(kind.to_owned(), json!({"count": count, "errs": errs}));
+    }
+    if !unseen.is_empty() {
+        types.insert("unseen");
+        let time = completions.last().map_or(0, |op| op.time);
+        let counts: Map<String, Value> = unseen
+            .iter()
+            .map(|(k, ms)| (k.clone(), json!(ms.len())))
+            .collect();
+        let messages: Map<String, Value> = unseen
+            .iter()
+            .map(|(k, ms)| {
+                let mut values: Vec<Value> = ms.iter().map(|m| parse(m)).collect();
+                values.sort_by(|a, b| {
+                    crate::values::compare(a, b).unwrap_or(std::cmp::Ordering::Equal)
+                });
+                values.truncate(32);
+                (k.clone(), Value::Array(values))
+            })
+            .collect();
+        result.insert(
+            "unseen".into(),
+            json!({"time": time, "unseen": counts, "messages": messages}),
+        );
+    }
+    let bad: Vec<&str> = types
+        .iter()
+        .copied()
+        .filter(|t| !ALLOWED.contains(t))
+        .collect();
+    let causes: BTreeSet<String> = completions
+        .iter()
+        .filter(|op| op.kind == OpType::Info && matches!(op.f.as_str(), "send" | "poll"))
+        .filter_map(|op| op.error.as_ref().map(Value::to_string))
+        .collect();
+    result.insert("valid?".into(), json!(bad.is_empty()));
+    result.insert("bad-error-types".into(), json!(bad));
+    result.insert("error-types".into(), json!(types));
+    result.insert("info-txn-causes".into(), json!(causes));
+    Value::Object(result)
+}
+
+fn classify(errors: &mut Errors, prefix: &str, key: &str, delta: i64, ops: Value) {
+    let kind = match (prefix, delta) {
+        ("", d) if d > 1 => "poll-skip",
+        ("", d) if d < 1 => "nonmonotonic-poll",
+        (_, d) if d > 1 => "int-poll-skip",
+        (_, d) if d < 1 => "int-nonmonotonic-poll",
+        _ => return,
+    };
+    errors.add(kind, json!({"key": key, "delta": delta, "ops": ops}));
+}
+
+fn parse(m: &str) -> Value {
+    serde_json::from_str(m).unwrap_or(Value::Null)
+}
+
+fn parse_all(ms: &BTreeSet<Msg>) -> Vec<Value> {
+    ms.iter().map(|m| parse(m)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A history builder: each call appends an invocation and its completion for a process.
+    struct H(Vec<Op>);
+
+    impl H {
+        fn op(&mut self, p: u64, f: &str, invoke: Value, kind: OpType, done: Value) -> &mut Self {
+            for (k, v) in [(OpType::Invoke, invoke), (kind, done)] {
+                let index = self.0.len() as u64;
+                self.0.push(Op {
+                    index,
+                    time: index * 1000,
+                    kind: k,
+                    process: Process::Client(p),
+                    f: f.into(),
+                    value: v,
+                    error: None,
+                    exception: None,
+                    is_final: false,
+                });
+            }
+            self
+        }
+        fn send(&mut self, p: u64, k: &str, m: i64, offset: i64) -> &mut Self {
+            self.op(
+                p,
+                "send",
+                json!([["send", k, m]]),
+                OpType::Ok,
+                json!([["send", k, [offset, m]]]),
+            )
+        }
+        fn send_as(&mut self, p: u64, k: &str, m: i64, kind: OpType) -> &mut Self {
+            self.op(
+                p,
+                "send",
+                json!([["send", k, m]]),
+                kind,
+                json!([["send", k, m]]),
+            )
+        }
+        fn poll(&mut self, p: u64, k: &str, pairs: &[(i64, i64)]) -> &mut Self {
+            let pairs: Vec<Value> = pairs.iter().map(|(o, m)| json!([o, m])).collect();
+            self.op(
+                p,
+                "poll",
+                json!([["poll"]]),
+                OpType::Ok,
+                json!([["poll", {k: pairs}]]),
+            )
+        }
+        fn assign(&mut self, p: u64, keys: &[&str]) -> &mut Self {
+            self.op(p, "assign", json!(keys), OpType::Ok, json!(keys))
+        }
+        fn check(&self) -> Value {
+            check(&self.0)
+        }
+    }
+
+    fn types(r: &Value) -> Vec<String> {
+        r["error-types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_history_is_valid() {
+        let r = H(vec![])
+            .send(0, "k", 1, 0)
+            .send(0, "k", 2, 1)
+            .poll(1, "k", &[(0, 1), (1, 2)])
+            .check();
+        assert_eq!(r["valid?"], true, "{r:#}");
+        assert!(types(&r).is_empty());
+    }
+
+    #[test]
+    fn inconsistent_offsets_and_duplicates() {
+        let r = H(vec![])
+            .send(0, "k", 1, 0)
+            .send(1, "k", 2, 0)
+            .send(0, "k", 3, 1)
+            .send(0, "k", 3, 2)
+            .poll(2, "k", &[(0, 1), (1, 3), (2, 3)])
+            .check();
+        let t = types(&r);
+        assert!(t.contains(&"inconsistent-offsets".into()), "{t:?}");
+        assert!(t.contains(&"duplicate".into()), "{t:?}");
+        assert_eq!(
+            r["inconsistent-offsets"]["errs"][0]["values"],
+            json!([1, 2])
+        );
+        assert_eq!(r["valid?"], false);
+    }
+
+    #[test]
+    fn lost_write() {
+        // 1 at offset 0 was acknowledged; a poll read offset 1 but nobody ever read 1.
+        let r = H(vec![])
+            .send(0, "k", 1, 0)
+            .send(0, "k", 2, 1)
+            .poll(1, "k", &[(1, 2)])
+            .check();
+        assert!(types(&r).contains(&"lost-write".into()), "{r:#}");
+        assert_eq!(r["lost-write"]["errs"][0]["value"], 1);
+    }
+
+    #[test]
+    fn poll_skip_and_nonmonotonic_poll_between_polls() {
+        let mut h = H(vec![]);
+        h.send(0, "k", 1, 0).send(0, "k", 2, 1).send(0, "k", 3, 2);
+        h.poll(1, "k", &[(0, 1)]).poll(1, "k", &[(2, 3)]);
+        let r = h.check();
+        assert!(types(&r).contains(&"poll-skip".into()), "{r:#}");
+        assert_eq!(r["poll-skip"]["errs"][0]["delta"], 2);
+        let r = H(vec![])
+            .send(0, "k", 1, 0)
+            .send(0, "k", 2, 1)
+            .poll(1, "k", &[(0, 1), (1, 2)])
+            .poll(1, "k", &[(0, 1)])
+            .check();
+        assert!(types(&r).contains(&"nonmonotonic-poll".into()), "{r:#}");
+    }
+
+    #[test]
+    fn an_assign_forgets_keys_it_does_not_keep() {
+        let mut h = H(vec![]);
+        h.send(0, "k", 1, 0).send(0, "k", 2, 1);
+        h.poll(1, "k", &[(0, 1), (1, 2)])
+            .assign(1, &["other"])
+            .poll(1, "k", &[(0, 1), (1, 2)]);
+        assert_eq!(
+            h.check()["valid?"],
+            true,
+            "re-reading after reassignment is fine"
+        );
+        let mut h = H(vec![]);
+        h.send(0, "k", 1, 0).send(0, "k", 2, 1);
+        h.poll(1, "k", &[(0, 1), (1, 2)])
+            .assign(1, &["k"])
+            .poll(1, "k", &[(0, 1), (1, 2)]);
+        assert!(
+            types(&h.check()).contains(&"nonmonotonic-poll".into()),
+            "a kept key is still checked"
+        );
+    }
+
+    #[test]
+    fn skips_and_reversals_inside_one_poll() {
+        let mut h = H(vec![]);
+        h.send(0, "k", 1, 0).send(0, "k", 2, 1).send(0, "k", 3, 2);
+        h.poll(1, "k", &[(0, 1), (1, 2), (2, 3)]);
+        h.poll(2, "k", &[(0, 1), (2, 3)]);
+        h.poll(3, "k", &[(1, 2), (0, 1)]);
+        let t = types(&h.check());
+        assert!(
+            t.contains(&"int-poll-skip".into()) && t.contains(&"int-nonmonotonic-poll".into()),
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn nonmonotonic_send() {
+        let r = H(vec![])
+            .send(0, "k", 1, 5)
+            .send(0, "k", 2, 3)
+            .poll(1, "k", &[(3, 2), (5, 1)])
+            .check();
+        assert!(types(&r).contains(&"nonmonotonic-send".into()), "{r:#}");
+    }
+
+    #[test]
+    fn reading_a_failed_send_is_g1a() {
+        let mut h = H(vec![]);
+        h.send_as(0, "k", 1, OpType::Fail).send(0, "k", 2, 1);
+        h.poll(1, "k", &[(0, 1), (1, 2)]);
+        assert!(types(&h.check()).contains(&"G1a".into()));
+    }
+
+    #[test]
+    fn acknowledged_but_never_polled_is_unseen_and_invalid() {
+        let r = H(vec![])
+            .send(0, "k", 1, 0)
+            .send(0, "k", 2, 1)
+            .poll(1, "k", &[(0, 1)])
+            .check();
+        assert_eq!(r["unseen"]["unseen"], json!({"k": 1}));
+        assert_eq!(r["unseen"]["messages"], json!({"k": [2]}));
+        assert_eq!(r["valid?"], false);
+        assert_eq!(r["bad-error-types"], json!(["unseen"]));
+    }
+
+    #[test]
+    fn an_indeterminate_send_that_was_read_must_have_committed() {
+        let mut h = H(vec![]);
+        h.send_as(0, "k", 1, OpType::Info).send(0, "k", 2, 1);
+        h.poll(1, "k", &[(0, 1), (1, 2)]);
+        assert_eq!(h.check()["valid?"], true);
+    }
+
+    #[test]
+    fn a_poll_that_reads_a_later_send_is_a_realtime_cycle() {
+        let mut h = H(vec![]);
+        // Process 1 polls first and sees message 1, whose send only starts afterwards.
+        h.poll(1, "k", &[(0, 1)]).send(0, "k", 1, 0);
+        assert!(types(&h.check()).contains(&"G1c-realtime".into()));
+    }
+
+    #[test]
+    fn phantom_messages_make_it_unknown_and_nothing_at_all_is_an_empty_graph() {
+        let r = H(vec![]).poll(1, "k", &[(0, 42)]).check();
+        assert_eq!(r["valid?"], "unknown");
+        let r = H(vec![]).check();
+        assert_eq!(r["bad-error-types"], json!(["empty-transaction-graph"]));
+    }
+}
