@@ -41,6 +41,8 @@ pub enum Target {
     MaxLatency(f64),
     /// `workload.lost-count` is 0.
     NothingLost,
+    /// `availability.ok-fraction` at least this.
+    Availability(f64),
 }
 
 impl Target {
@@ -51,6 +53,7 @@ impl Target {
             Target::MedianLatency(_) => results["workload"]["stable-latencies"]["0.5"].as_f64(),
             Target::MaxLatency(_) => results["workload"]["stable-latencies"]["1"].as_f64(),
             Target::NothingLost => results["workload"]["lost-count"].as_f64(),
+            Target::Availability(_) => results["availability"]["ok-fraction"].as_f64(),
         }
     }
 
@@ -64,19 +67,26 @@ impl Target {
                 x <= limit
             }
             Target::NothingLost => x == 0.0,
+            Target::Availability(floor) => x >= floor,
         }
     }
 
     /// How the target reads in the scoreboard, e.g. `msgs-per-op 4.28 <= 6`.
     pub fn describe(self, results: &Value) -> String {
+        let digits = if matches!(self, Target::Availability(_)) {
+            4
+        } else {
+            2
+        };
         let figure = self
             .figure(results)
-            .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"));
+            .map_or_else(|| "-".to_owned(), |x| format!("{x:.digits$}"));
         match self {
             Target::MsgsPerOp(limit) => format!("msgs-per-op {figure} <= {limit}"),
             Target::MedianLatency(limit) => format!("median {figure} <= {limit} ms"),
             Target::MaxLatency(limit) => format!("max {figure} <= {limit} ms"),
             Target::NothingLost => format!("lost {figure} = 0"),
+            Target::Availability(floor) => format!("availability {figure} >= {floor}"),
         }
     }
 }
@@ -172,6 +182,33 @@ pub const CHALLENGES: &[Challenge] = &[
         workload: "g-counter",
         flags: "--node-count 3 --rate 100 --time-limit 20 --nemesis partition",
         targets: &[],
+    },
+    Challenge {
+        id: "5a",
+        title: "kafka single node",
+        package: "kafka",
+        bin: "kafka",
+        workload: "kafka",
+        flags: "--node-count 1 --concurrency 2n --time-limit 20 --rate 1000",
+        targets: &[],
+    },
+    Challenge {
+        id: "5b",
+        title: "kafka multi node",
+        package: "kafka",
+        bin: "kafka",
+        workload: "kafka",
+        flags: "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000",
+        targets: &[],
+    },
+    Challenge {
+        id: "5c",
+        title: "kafka efficient",
+        package: "kafka",
+        bin: "kafka",
+        workload: "kafka",
+        flags: "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000",
+        targets: &[Target::MsgsPerOp(5.0), Target::Availability(0.999)],
     },
     Challenge {
         id: "3d-partition",

@@ -55,6 +55,9 @@ pub struct Client {
     id: String,
     net: Arc<Network>,
     next_msg_id: u64,
+    /// Workload state that lives as long as this client (kafka's assigned offsets); a new
+    /// client starts empty.
+    pub session: Map<String, Value>,
 }
 
 impl Client {
@@ -66,6 +69,7 @@ impl Client {
             id,
             net,
             next_msg_id: 1,
+            session: Map::new(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::schedule::{Decision, Stagger};
 use crate::services;
 use crate::signals::{Halt, RunError, Signals};
 use crate::store::{self, files};
-use crate::workload::{Generator, Invocation, Workload};
+use crate::workload::{Completion, Generator, Invocation, Workload};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -331,13 +331,13 @@ fn run_phases(
     if let Some(nemesis) = nemesis {
         let _ = nemesis.join();
     }
-    if let Some(finals) = generator.final_invocations() {
+    if generator.has_final_phase() {
         if run.options.partitions() {
             heal_op(&run.net, &run.recorder);
         }
         eprintln!("Waiting for recovery...");
         sleep_unless_aborted(run, run.clock.now() + RECOVERY_WAIT);
-        pool.final_phase(run, &finals);
+        pool.final_phase(run, generator.as_mut(), &mut generator_rng);
     }
     pool.stop();
     Ok(())
@@ -446,8 +446,13 @@ struct WorkerSlot {
 /// One thread per concurrency slot; thread `t` talks to node `t mod N`.
 struct WorkerPool {
     slots: Vec<WorkerSlot>,
-    done: mpsc::Receiver<(usize, u64)>,
+    done: mpsc::Receiver<Done>,
+    /// Completions not yet shown to the generator.
+    observed: Vec<(usize, Invocation, Completion)>,
 }
+
+/// A worker's report: its thread, its process number from now on, and what happened.
+type Done = (usize, u64, Invocation, Completion);
 
 impl WorkerPool {
     fn start(run: &Run) -> WorkerPool {
@@ -476,9 +481,9 @@ impl WorkerPool {
                             kind,
                             Process::Client(job.process),
                             &job.invocation.f,
-                            completion.value,
-                            completion.error,
-                            completion.exception,
+                            completion.value.clone(),
+                            completion.error.clone(),
+                            completion.exception.clone(),
                             job.invocation.is_final,
                         );
                         let mut process = job.process;
@@ -490,7 +495,10 @@ impl WorkerPool {
                                 }
                             }
                         }
-                        if done_tx.send((t, process)).is_err() {
+                        if done_tx
+                            .send((t, process, job.invocation, completion))
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -506,12 +514,24 @@ impl WorkerPool {
                 }
             })
             .collect();
-        WorkerPool { slots, done }
+        WorkerPool {
+            slots,
+            done,
+            observed: Vec::new(),
+        }
     }
 
-    fn mark_done(&mut self, (t, process): (usize, u64)) {
+    fn mark_done(&mut self, (t, process, invocation, completion): Done) {
         self.slots[t].busy = false;
         self.slots[t].process = process;
+        self.observed.push((t, invocation, completion));
+    }
+
+    /// Shows the generator every completion since the last call.
+    fn feed(&mut self, generator: &mut dyn Generator) {
+        for (t, invocation, completion) in self.observed.drain(..) {
+            generator.observe(t, &invocation, &completion);
+        }
     }
 
     fn dispatch(&mut self, run: &Run, t: usize, invocation: Invocation) {
@@ -568,7 +588,8 @@ impl WorkerPool {
                     }
                 }
                 Decision::Dispatch(t) => {
-                    let invocation = generator.next(rng);
+                    self.feed(generator);
+                    let invocation = generator.next(rng, now);
                     self.dispatch(run, t, invocation);
                     stagger.dispatched(t, threads, now, rng);
                 }
@@ -577,16 +598,55 @@ impl WorkerPool {
         self.wait_idle(run);
     }
 
-    /// Every thread performs the final operations once, all threads at the same time.
-    fn final_phase(&mut self, run: &Run, finals: &[Invocation]) {
-        for invocation in finals {
-            for t in 0..self.slots.len() {
-                if !run.signals.is_aborted() {
-                    self.dispatch(run, t, invocation.clone());
+    /// Every thread runs its own final sequence (`Generator::final_next`), all threads at
+    /// the same time, until each is done or the generator's time limit passes.
+    fn final_phase(&mut self, run: &Run, generator: &mut dyn Generator, rng: &mut Pcg64Mcg) {
+        let threads = self.slots.len();
+        let deadline = generator.final_limit().map(|limit| run.clock.now() + limit);
+        let mut finished = vec![false; threads];
+        let mut next: Vec<Option<(Invocation, Duration)>> = vec![None; threads];
+        loop {
+            while let Ok(done) = self.done.try_recv() {
+                self.mark_done(done);
+            }
+            self.feed(generator);
+            let now = run.clock.now();
+            if run.signals.is_aborted() || deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            for t in 0..threads {
+                if finished[t] || self.slots[t].busy {
+                    continue;
+                }
+                if next[t].is_none() {
+                    match generator.final_next(t, rng) {
+                        Some((invocation, delay)) => next[t] = Some((invocation, now + delay)),
+                        None => finished[t] = true,
+                    }
+                }
+                if next[t].as_ref().is_some_and(|(_, at)| now >= *at) {
+                    if let Some((invocation, _)) = next[t].take() {
+                        self.dispatch(run, t, invocation);
+                    }
                 }
             }
-            self.wait_idle(run);
+            if finished.iter().all(|f| *f) {
+                break;
+            }
+            let due = next
+                .iter()
+                .flatten()
+                .map(|(_, at)| *at)
+                .min()
+                .unwrap_or(now + Duration::from_millis(50));
+            let wait = due
+                .saturating_sub(now)
+                .clamp(Duration::from_millis(1), Duration::from_millis(50));
+            if let Ok(done) = self.done.recv_timeout(wait) {
+                self.mark_done(done);
+            }
         }
+        self.wait_idle(run);
     }
 
     fn wait_idle(&mut self, run: &Run) {
@@ -604,7 +664,7 @@ impl WorkerPool {
     }
 
     fn stop(self) {
-        let WorkerPool { slots, done } = self;
+        let WorkerPool { slots, done, .. } = self;
         drop(done);
         let threads: Vec<_> = slots.into_iter().map(|s| s.thread).collect();
         for thread in threads {

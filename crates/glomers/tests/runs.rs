@@ -38,6 +38,8 @@ fn challenge_bins() -> &'static Path {
                     "broadcast",
                     "-p",
                     "g-counter",
+                    "-p",
+                    "kafka",
                 ])
                 .status()
                 .unwrap();
@@ -481,4 +483,62 @@ fn a_single_key_read_modify_write_counter_fails_on_some_seed() {
         }
     });
     assert!(invalid.is_some(), "a stale-reading counter passed 8 seeds");
+}
+
+#[test]
+fn kafka_passes_on_two_nodes() {
+    let bin = challenge_bins().join("kafka");
+    let (report, _) = run(&[
+        "-w",
+        "kafka",
+        "--bin",
+        bin.to_str().unwrap(),
+        "--node-count",
+        "2",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "4",
+        "--rate",
+        "200",
+        "--seed",
+        "7",
+    ]);
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    assert_eq!(r["workload"]["error-types"], serde_json::json!([]));
+    for f in ["send", "poll", "assign"] {
+        assert!(
+            r["stats"]["by-f"][f]["ok-count"].as_u64().unwrap() > 0,
+            "{f}"
+        );
+    }
+    let history = std::fs::read_to_string(report.dir.join("history.txt")).unwrap();
+    assert!(history.contains(":crash"), "crashes replace clients");
+}
+
+#[test]
+fn kafka_offsets_assigned_per_node_are_caught() {
+    let (report, _) = misbehave(
+        "kafka-local",
+        "tok-kafka-local",
+        "kafka",
+        &[
+            "--node-count",
+            "2",
+            "--concurrency",
+            "2n",
+            "--time-limit",
+            "4",
+            "--rate",
+            "200",
+        ],
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
+    let bad = r["workload"]["bad-error-types"].as_array().unwrap();
+    assert!(
+        bad.contains(&serde_json::json!("inconsistent-offsets")),
+        "{bad:?}"
+    );
 }

@@ -15,6 +15,7 @@
 //! - `broadcast-once`: broadcast that tells each peer once and never retries;
 //! - `counter-rmw`: a g-counter that keeps one shared key in `seq-kv` with a read-then-cas
 //!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
+//! - `kafka-local`: kafka logs kept per node, offsets assigned without coordination;
 //! - `good`: behaves (echo and generate).
 
 use maelstrom::services::{cas_outcome, read_value, CasOutcome, SEQ_KV};
@@ -30,14 +31,31 @@ const FLOOD_BATCH: usize = 20;
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Payload {
-    Echo { echo: Value },
+    Echo {
+        echo: Value,
+    },
     Generate,
     Noise,
     Topology,
-    Broadcast { message: Value },
+    Broadcast {
+        message: Value,
+    },
     Read,
-    Share { message: Value },
-    Add { delta: i64 },
+    Share {
+        message: Value,
+    },
+    Add {
+        delta: i64,
+    },
+    Send {
+        key: String,
+        msg: Value,
+    },
+    Poll {
+        offsets: std::collections::BTreeMap<String, usize>,
+    },
+    CommitOffsets,
+    ListCommittedOffsets,
 }
 
 /// The counter-rmw mode's RPCs: which client request they serve.
@@ -69,6 +87,7 @@ struct Misbehave {
     mode: String,
     served: u64,
     values: Vec<Value>,
+    logs: std::collections::BTreeMap<String, Vec<Value>>,
 }
 
 impl Node for Misbehave {
@@ -85,6 +104,7 @@ impl Node for Misbehave {
             mode,
             served: 0,
             values: Vec::new(),
+            logs: Default::default(),
         }
     }
 
@@ -151,6 +171,42 @@ impl Node for Misbehave {
                 self.values.push(message);
             }
             Payload::Share { message } => self.values.push(message),
+            // Kafka with per-node logs and no coordination at all.
+            Payload::Send { key, msg } => {
+                let log = self.logs.entry(key).or_default();
+                log.push(msg);
+                ctx.reply_to(
+                    &r.src,
+                    r.msg_id,
+                    &json!({"type": "send_ok", "offset": log.len() - 1}),
+                );
+            }
+            Payload::Poll { offsets } => {
+                let mut msgs = serde_json::Map::new();
+                for (key, from) in offsets {
+                    let pairs: Vec<Value> = self
+                        .logs
+                        .get(&key)
+                        .map_or(&[][..], Vec::as_slice)
+                        .iter()
+                        .enumerate()
+                        .skip(from)
+                        .map(|(o, m)| json!([o, m]))
+                        .collect();
+                    if !pairs.is_empty() {
+                        msgs.insert(key, Value::Array(pairs));
+                    }
+                }
+                ctx.reply_to(&r.src, r.msg_id, &json!({"type": "poll_ok", "msgs": msgs}));
+            }
+            Payload::CommitOffsets => {
+                ctx.reply_to(&r.src, r.msg_id, &json!({"type": "commit_offsets_ok"}))
+            }
+            Payload::ListCommittedOffsets => ctx.reply_to(
+                &r.src,
+                r.msg_id,
+                &json!({"type": "list_committed_offsets_ok", "offsets": {}}),
+            ),
             Payload::Add { delta } => {
                 let token = Token::AddRead {
                     delta,

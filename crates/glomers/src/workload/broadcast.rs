@@ -105,10 +105,11 @@ pub fn topology(shape: &str, nodes: &[String]) -> BTreeMap<String, Vec<String>> 
 
 struct BroadcastGenerator {
     next_value: u64,
+    finals: super::OneFinalRead,
 }
 
 impl Generator for BroadcastGenerator {
-    fn next(&mut self, rng: &mut Pcg64Mcg) -> Invocation {
+    fn next(&mut self, rng: &mut Pcg64Mcg, _now: Duration) -> Invocation {
         if rng.gen_bool(0.5) {
             let value = self.next_value;
             self.next_value += 1;
@@ -118,12 +119,12 @@ impl Generator for BroadcastGenerator {
         }
     }
 
-    fn final_invocations(&mut self) -> Option<Vec<Invocation>> {
-        Some(vec![Invocation {
-            f: "read".into(),
-            value: Value::Null,
-            is_final: true,
-        }])
+    fn has_final_phase(&self) -> bool {
+        true
+    }
+
+    fn final_next(&mut self, thread: usize, _rng: &mut Pcg64Mcg) -> Option<(Invocation, Duration)> {
+        self.finals.next(thread)
     }
 }
 
@@ -133,7 +134,10 @@ impl Workload for Broadcast {
     }
 
     fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
-        Box::new(BroadcastGenerator { next_value: 0 })
+        Box::new(BroadcastGenerator {
+            next_value: 0,
+            finals: Default::default(),
+        })
     }
 
     fn reusable_client(&self) -> bool {

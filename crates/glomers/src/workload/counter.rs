@@ -9,6 +9,7 @@ use crate::options::TestOptions;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const ADD_OK: ResponseSchema = ResponseSchema {
     kind: "add_ok",
@@ -33,12 +34,13 @@ impl Counter {
 
 struct CounterGenerator {
     grow_only: bool,
+    finals: super::OneFinalRead,
 }
 
 impl Generator for CounterGenerator {
     /// A 50/50 mix of reads and adds of `-5..=4`; for g-counter, negative adds are dropped
     /// and the mix drawn again (so 1/3 adds of `0..=4`, 2/3 reads).
-    fn next(&mut self, rng: &mut Pcg64Mcg) -> Invocation {
+    fn next(&mut self, rng: &mut Pcg64Mcg, _now: Duration) -> Invocation {
         loop {
             if rng.gen_bool(0.5) {
                 return Invocation::new("read", Value::Null);
@@ -50,12 +52,12 @@ impl Generator for CounterGenerator {
         }
     }
 
-    fn final_invocations(&mut self) -> Option<Vec<Invocation>> {
-        Some(vec![Invocation {
-            f: "read".into(),
-            value: Value::Null,
-            is_final: true,
-        }])
+    fn has_final_phase(&self) -> bool {
+        true
+    }
+
+    fn final_next(&mut self, thread: usize, _rng: &mut Pcg64Mcg) -> Option<(Invocation, Duration)> {
+        self.finals.next(thread)
     }
 }
 
@@ -71,6 +73,7 @@ impl Workload for Counter {
     fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
         Box::new(CounterGenerator {
             grow_only: self.grow_only,
+            finals: Default::default(),
         })
     }
 
@@ -239,9 +242,14 @@ mod tests {
 
     #[test]
     fn g_counter_mix_is_a_third_adds_of_non_negative_deltas() {
-        let mut g = CounterGenerator { grow_only: true };
+        let mut g = CounterGenerator {
+            grow_only: true,
+            finals: Default::default(),
+        };
         let mut rng = Pcg64Mcg::seed_from_u64(3);
-        let ops: Vec<Invocation> = (0..30_000).map(|_| g.next(&mut rng)).collect();
+        let ops: Vec<Invocation> = (0..30_000)
+            .map(|_| g.next(&mut rng, Duration::ZERO))
+            .collect();
         let adds: Vec<i64> = ops
             .iter()
             .filter(|i| i.f == "add")
@@ -250,9 +258,12 @@ mod tests {
         let share = adds.len() as f64 / ops.len() as f64;
         assert!((share - 1.0 / 3.0).abs() < 0.02, "{share}");
         assert!(adds.iter().all(|d| (0..=4).contains(d)));
-        let mut pn = CounterGenerator { grow_only: false };
+        let mut pn = CounterGenerator {
+            grow_only: false,
+            finals: Default::default(),
+        };
         assert!((0..1000)
-            .map(|_| pn.next(&mut rng))
+            .map(|_| pn.next(&mut rng, Duration::ZERO))
             .any(|i| i.value.as_i64().is_some_and(|d| d < 0)));
     }
 }

@@ -20,7 +20,7 @@ pub struct Echo;
 struct EchoGenerator;
 
 impl Generator for EchoGenerator {
-    fn next(&mut self, rng: &mut Pcg64Mcg) -> Invocation {
+    fn next(&mut self, rng: &mut Pcg64Mcg, _now: std::time::Duration) -> Invocation {
         Invocation::new(
             "echo",
             Value::String(format!("Please echo {}", rng.gen_range(0..128))),

@@ -1,16 +1,388 @@
-//! The kafka workload's checker (spec: workloads §7, after `jepsen.tests.kafka`); the
-//! generator and client come with challenge 5. Per-key version
-//! orders from sends and polls, then the anomalies: inconsistent offsets, duplicates, G1a,
-//! lost writes, poll skips and non-monotonic polls (between and within polls), non-monotonic
-//! sends, unseen messages and realtime cycles (G1c-realtime).
+//! The kafka workload (spec: workloads §7): clients `send` numbered messages to string keys
+//! and `poll` them back from their assigned keys, committing what they read; an `assign`
+//! now and then, crashes that replace the client, and a final phase in which every thread
+//! re-reads everything from the beginning. Checked with `jepsen.tests.kafka`'s analysis:
+//! per-key version orders from sends and polls, then inconsistent offsets, duplicates, G1a,
+//! lost writes, poll skips and non-monotonic polls (between and within polls),
+//! non-monotonic sends, unseen messages and realtime cycles (G1c-realtime).
 //!
-//! Histories carry kafka's micro-op shapes: a send is `[["send", k, m]]` (completed `ok` as
+//! History shapes: a send is `[["send", k, m]]` (completed `ok` as
 //! `[["send", k, [offset, m]]]`), a poll completes `ok` as `[["poll", {k: [[offset, m]...]}]]`,
 //! an assign's value is the list of keys.
 
+use super::{call, Completion, Generator, Invocation, Workload};
+use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
+use crate::options::TestOptions;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+const SEND_OK: ResponseSchema = ResponseSchema {
+    kind: "send_ok",
+    required: &[("offset", FieldType::Int)],
+};
+const POLL_OK: ResponseSchema = ResponseSchema {
+    kind: "poll_ok",
+    required: &[("msgs", FieldType::Map)],
+};
+const COMMIT_OK: ResponseSchema = ResponseSchema {
+    kind: "commit_offsets_ok",
+    required: &[],
+};
+const LIST_OK: ResponseSchema = ResponseSchema {
+    kind: "list_committed_offsets_ok",
+    required: &[("offsets", FieldType::Map)],
+};
+/// One op in this many becomes an `assign` of its key.
+const ASSIGN_EVERY: u32 = 64;
+/// Mean seconds between crashes per client.
+const CRASH_INTERVAL_S: f64 = 30.0;
+/// The final phase's cap.
+const FINAL_LIMIT: Duration = Duration::from_secs(10);
+
+/// The kafka workload.
+pub struct Kafka;
+
+/// Elle's list-append key scheme with one micro-op per transaction: `key_count` hot slots
+/// picked with an exponential bias, messages 1..=max per key, then the key retires and a
+/// fresh one takes its slot.
+struct KafkaGenerator {
+    slots: Vec<u64>,
+    next_key: u64,
+    written: BTreeMap<u64, u64>,
+    max_writes: u64,
+    concurrency: usize,
+    next_crash: Option<Duration>,
+    /// Highest offset per key seen by an `ok` send or poll (main phase).
+    highest: BTreeMap<String, i64>,
+    /// Highest offset per key polled `ok` (main phase).
+    polled: BTreeMap<String, i64>,
+    /// Per thread in the final phase: steps done, and the highest offset it polled per key.
+    finals: BTreeMap<usize, (u8, BTreeMap<String, i64>)>,
+}
+
+impl KafkaGenerator {
+    fn new(options: &TestOptions) -> Self {
+        let key_count = options.key_count.unwrap_or(10).max(1);
+        KafkaGenerator {
+            slots: (0..key_count).collect(),
+            next_key: key_count,
+            written: BTreeMap::new(),
+            max_writes: options.max_writes_per_key,
+            concurrency: options.concurrency.max(1),
+            next_crash: None,
+            highest: BTreeMap::new(),
+            polled: BTreeMap::new(),
+            finals: BTreeMap::new(),
+        }
+    }
+
+    /// A slot index, the first slots much likelier than the last (exponential weights from
+    /// 1 down to 1/10).
+    fn slot(&self, rng: &mut Pcg64Mcg) -> usize {
+        let n = self.slots.len();
+        let rate = (10f64).ln() / n as f64;
+        let u: f64 = rng.gen::<f64>() * (1.0 - (-rate * n as f64).exp());
+        ((-(1.0 - u).ln() / rate) as usize).min(n - 1)
+    }
+
+    /// Keys whose acknowledged sends nobody has polled yet.
+    fn unseen_keys(&self) -> Vec<String> {
+        self.highest
+            .iter()
+            .filter(|(k, o)| self.polled.get(*k).is_none_or(|p| p < o))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+impl Generator for KafkaGenerator {
+    fn next(&mut self, rng: &mut Pcg64Mcg, now: Duration) -> Invocation {
+        let gap = |rng: &mut Pcg64Mcg| {
+            Duration::from_secs_f64(
+                rng.gen::<f64>() * 2.0 * CRASH_INTERVAL_S / self.concurrency as f64,
+            )
+        };
+        let due = *self.next_crash.get_or_insert_with(|| now + gap(rng));
+        if now >= due {
+            self.next_crash = Some(now + gap(rng));
+            return Invocation::new("crash", Value::Null);
+        }
+        let slot = self.slot(rng);
+        let key = self.slots[slot];
+        if rng.gen_ratio(1, ASSIGN_EVERY) {
+            let mut keys: BTreeSet<String> = BTreeSet::from([key.to_string()]);
+            if rng.gen_ratio(1, 3) {
+                keys.extend(self.unseen_keys());
+            }
+            return Invocation::new("assign", json!(keys));
+        }
+        if rng.gen_bool(0.5) {
+            let count = self.written.entry(key).or_insert(0);
+            *count += 1;
+            let message = *count;
+            if message >= self.max_writes {
+                self.slots[slot] = self.next_key;
+                self.next_key += 1;
+            }
+            Invocation::new("send", json!([["send", key.to_string(), message]]))
+        } else {
+            Invocation::new("poll", json!([["poll"]]))
+        }
+    }
+
+    fn observe(&mut self, thread: usize, invocation: &Invocation, completion: &Completion) {
+        if completion.kind != OpType::Ok {
+            return;
+        }
+        let op = Op {
+            index: 0,
+            time: 0,
+            kind: OpType::Ok,
+            process: Process::Client(0),
+            f: invocation.f.clone(),
+            value: completion.value.clone(),
+            error: None,
+            exception: None,
+            is_final: invocation.is_final,
+        };
+        if invocation.is_final {
+            let reached = &mut self.finals.entry(thread).or_default().1;
+            for (k, list) in reads_of(&op) {
+                if let Some(o) = list.iter().filter_map(|(o, _)| *o).max() {
+                    let r = reached.entry(k).or_insert(o);
+                    *r = (*r).max(o);
+                }
+            }
+            return;
+        }
+        if let Some((k, _, Some(offset))) = send_of(&op) {
+            let h = self.highest.entry(k).or_insert(offset);
+            *h = (*h).max(offset);
+        }
+        for (k, list) in reads_of(&op) {
+            if let Some(o) = list.iter().filter_map(|(o, _)| *o).max() {
+                let h = self.highest.entry(k.clone()).or_insert(o);
+                *h = (*h).max(o);
+                let p = self.polled.entry(k).or_insert(o);
+                *p = (*p).max(o);
+            }
+        }
+    }
+
+    fn has_final_phase(&self) -> bool {
+        true
+    }
+
+    /// Crash, assign every key from the beginning, then poll (gaps uniform in [0, 0.4) s)
+    /// until this thread's polls reached the highest offset known for every key.
+    fn final_next(&mut self, thread: usize, rng: &mut Pcg64Mcg) -> Option<(Invocation, Duration)> {
+        let highest = self.highest.clone();
+        let (step, reached) = self.finals.entry(thread).or_default();
+        *step = step.saturating_add(1);
+        match *step {
+            1 => Some((Invocation::final_op("crash", Value::Null), Duration::ZERO)),
+            2 => {
+                let mut assign =
+                    Invocation::final_op("assign", json!(highest.keys().collect::<Vec<_>>()));
+                assign.extra = Some(json!({"seek-to-beginning?": true}));
+                Some((assign, Duration::ZERO))
+            }
+            _ if highest
+                .iter()
+                .all(|(k, o)| reached.get(k).is_some_and(|r| r >= o)) =>
+            {
+                None
+            }
+            _ => Some((
+                Invocation::final_op("poll", json!([["poll"]])),
+                Duration::from_secs_f64(rng.gen::<f64>() * 0.4),
+            )),
+        }
+    }
+
+    fn final_limit(&self) -> Option<Duration> {
+        Some(FINAL_LIMIT)
+    }
+}
+
+fn offsets_of(client: &Client) -> Map<String, Value> {
+    client
+        .session
+        .get("offsets")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl Workload for Kafka {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn generator(&self, options: &TestOptions) -> Box<dyn Generator> {
+        Box::new(KafkaGenerator::new(options))
+    }
+
+    fn reusable_client(&self) -> bool {
+        false
+    }
+
+    fn idempotent(&self, f: &str) -> bool {
+        f == "assign"
+    }
+
+    fn invoke(
+        &self,
+        client: &mut Client,
+        node: &str,
+        invocation: &Invocation,
+        options: &TestOptions,
+    ) -> Completion {
+        let timeout = self.rpc_timeout(options);
+        match invocation.f.as_str() {
+            "crash" => Completion {
+                kind: OpType::Info,
+                value: invocation.value.clone(),
+                error: Some(json!("crash")),
+                exception: None,
+            },
+            "assign" => {
+                let keys: Vec<String> = invocation
+                    .value
+                    .as_array()
+                    .map(|a| a.iter().map(key_text).collect())
+                    .unwrap_or_default();
+                let seek = invocation
+                    .extra
+                    .as_ref()
+                    .is_some_and(|e| e["seek-to-beginning?"] == true);
+                let committed = if seek {
+                    Map::new()
+                } else {
+                    let request = json!({"type": "list_committed_offsets", "keys": keys});
+                    let reply = call(
+                        self,
+                        client,
+                        node,
+                        invocation,
+                        request,
+                        &LIST_OK,
+                        timeout,
+                        |mut r| r.remove("offsets").unwrap_or(Value::Null),
+                    );
+                    if reply.kind != OpType::Ok {
+                        return reply;
+                    }
+                    reply.value.as_object().cloned().unwrap_or_default()
+                };
+                let current = offsets_of(client);
+                let offsets: Map<String, Value> = keys
+                    .iter()
+                    .map(|k| {
+                        let start = if seek {
+                            json!(0)
+                        } else {
+                            current
+                                .get(k)
+                                .or(committed.get(k))
+                                .cloned()
+                                .unwrap_or(json!(0))
+                        };
+                        (k.clone(), start)
+                    })
+                    .collect();
+                client
+                    .session
+                    .insert("offsets".into(), Value::Object(offsets));
+                Completion::ok(invocation.value.clone())
+            }
+            "send" => {
+                let mop = &invocation.value[0];
+                let request = json!({"type": "send", "key": mop[1], "msg": mop[2]});
+                let (key, message) = (mop[1].clone(), mop[2].clone());
+                call(
+                    self,
+                    client,
+                    node,
+                    invocation,
+                    request,
+                    &SEND_OK,
+                    timeout,
+                    |r| {
+                        json!([[
+                            "send",
+                            key,
+                            [r.get("offset").cloned().unwrap_or(Value::Null), message]
+                        ]])
+                    },
+                )
+            }
+            _ => {
+                let mut offsets = offsets_of(client);
+                let request = json!({"type": "poll", "offsets": offsets});
+                let polled = call(
+                    self,
+                    client,
+                    node,
+                    invocation,
+                    request,
+                    &POLL_OK,
+                    timeout,
+                    |mut r| r.remove("msgs").unwrap_or(Value::Null),
+                );
+                if polled.kind != OpType::Ok {
+                    return polled;
+                }
+                let msgs = polled.value.as_object().cloned().unwrap_or_default();
+                let mut commits = Map::new();
+                for (k, pairs) in &msgs {
+                    let highest = pairs.as_array().and_then(|p| {
+                        p.iter()
+                            .filter_map(|pair| pair.get(0).and_then(Value::as_i64))
+                            .max()
+                    });
+                    if let Some(highest) = highest {
+                        let next = offsets
+                            .get(k)
+                            .and_then(Value::as_i64)
+                            .unwrap_or(0)
+                            .max(highest + 1);
+                        offsets.insert(k.clone(), json!(next));
+                        commits.insert(k.clone(), json!(highest.max(0)));
+                    }
+                }
+                client
+                    .session
+                    .insert("offsets".into(), Value::Object(offsets));
+                if !commits.is_empty() {
+                    let request = json!({"type": "commit_offsets", "offsets": commits});
+                    let committed = call(
+                        self,
+                        client,
+                        node,
+                        invocation,
+                        request,
+                        &COMMIT_OK,
+                        timeout,
+                        |_| Value::Null,
+                    );
+                    if committed.kind != OpType::Ok {
+                        return committed;
+                    }
+                }
+                Completion::ok(json!([["poll", msgs]]))
+            }
+        }
+    }
+
+    fn check(&self, history: &[Op], _options: &TestOptions) -> Value {
+        check(history)
+    }
+}
 
 /// Error types that do not make a run invalid with Maelstrom's settings.
 const ALLOWED: [&str; 6] = [
@@ -649,5 +1021,78 @@ mod tests {
         assert_eq!(r["valid?"], "unknown");
         let r = H(vec![]).check();
         assert_eq!(r["bad-error-types"], json!(["empty-transaction-graph"]));
+    }
+
+    fn options(key_count: u64, concurrency: usize) -> TestOptions {
+        let mut o: TestOptions = serde_json::from_value(json!({
+            "workload": "kafka", "bin": "/bin/true", "args": [], "nodes": ["n0"], "concurrency": concurrency,
+            "rate": 1.0, "time_limit": 1, "latency": {"mean": 0, "dist": "constant"}, "nemesis": [],
+            "nemesis_interval": 10.0, "availability": null, "consistency_models": [], "key_count": key_count,
+            "max_txn_length": 4, "max_writes_per_key": 16, "topology": "grid", "log_stderr": false,
+            "log_net_send": false, "log_net_recv": false, "seed": 1
+        }))
+        .unwrap();
+        o.max_writes_per_key = 3;
+        o
+    }
+
+    #[test]
+    fn keys_retire_after_their_last_message_and_assigns_and_crashes_are_mixed_in() {
+        use rand::SeedableRng;
+        let mut g = KafkaGenerator::new(&options(2, 4));
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let mut per_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let (mut assigns, mut crashes) = (0, 0);
+        for i in 0..20_000u64 {
+            let op = g.next(&mut rng, Duration::from_millis(i));
+            match op.f.as_str() {
+                "send" => per_key
+                    .entry(op.value[0][1].as_str().unwrap().to_owned())
+                    .or_default()
+                    .push(op.value[0][2].as_u64().unwrap()),
+                "assign" => assigns += 1,
+                "crash" => crashes += 1,
+                _ => {}
+            }
+        }
+        assert!(
+            per_key
+                .values()
+                .all(|ms| ms.iter().copied().eq(1..=ms.len() as u64) && ms.len() <= 3),
+            "messages 1..=3 per key"
+        );
+        assert!(
+            per_key.len() > 100,
+            "retired keys are replaced by fresh ones"
+        );
+        assert!(
+            (200..450).contains(&assigns),
+            "about 1 op in 64 is an assign: {assigns}"
+        );
+        // 20 s of ops, 4 clients, one crash per client every 30 s on average: about 2.7.
+        assert!((1..=8).contains(&crashes), "{crashes}");
+    }
+
+    #[test]
+    fn the_final_phase_crashes_seeks_and_polls_until_caught_up() {
+        use rand::SeedableRng;
+        let mut g = KafkaGenerator::new(&options(1, 1));
+        let mut rng = Pcg64Mcg::seed_from_u64(2);
+        let send = Invocation::new("send", json!([["send", "0", 1]]));
+        g.observe(0, &send, &Completion::ok(json!([["send", "0", [4, 1]]])));
+        let steps: Vec<String> = (0..3)
+            .map(|_| g.final_next(0, &mut rng).unwrap().0.f)
+            .collect();
+        assert_eq!(steps, ["crash", "assign", "poll"]);
+        let poll = Invocation::final_op("poll", json!([["poll"]]));
+        g.observe(
+            0,
+            &poll,
+            &Completion::ok(json!([["poll", {"0": [[3, 9], [4, 1]]}]])),
+        );
+        assert!(
+            g.final_next(0, &mut rng).is_none(),
+            "caught up with offset 4"
+        );
     }
 }

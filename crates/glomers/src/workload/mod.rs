@@ -23,6 +23,9 @@ pub struct Invocation {
     pub value: Value,
     /// A final-phase operation.
     pub is_final: bool,
+    /// Client-side parameters that are not part of the history (kafka's
+    /// seek-to-beginning).
+    pub extra: Option<Value>,
 }
 
 impl Invocation {
@@ -32,6 +35,17 @@ impl Invocation {
             f: f.to_owned(),
             value,
             is_final: false,
+            extra: None,
+        }
+    }
+
+    /// A final-phase invocation.
+    pub fn final_op(f: &str, value: Value) -> Self {
+        Invocation {
+            f: f.to_owned(),
+            value,
+            is_final: true,
+            extra: None,
         }
     }
 }
@@ -73,13 +87,46 @@ impl Completion {
 
 /// Produces the operations of one run.
 pub trait Generator: Send {
-    /// The next main-phase operation.
-    fn next(&mut self, rng: &mut Pcg64Mcg) -> Invocation;
+    /// The next main-phase operation; `now` is the time since the run started.
+    fn next(&mut self, rng: &mut Pcg64Mcg, now: Duration) -> Invocation;
 
-    /// The operations each worker performs once in the final phase (after the heal and the
-    /// recovery wait), or `None` for workloads without a final phase.
-    fn final_invocations(&mut self) -> Option<Vec<Invocation>> {
+    /// Learns how an operation by worker thread `thread` ended (kafka's generator steers
+    /// assigns and its final phase by what was sent and polled).
+    fn observe(&mut self, _thread: usize, _invocation: &Invocation, _completion: &Completion) {}
+
+    /// Whether the workload has a final phase (heal, recovery wait, final operations).
+    fn has_final_phase(&self) -> bool {
+        false
+    }
+
+    /// The next final-phase operation of worker thread `thread` and how long to wait before
+    /// it, or `None` once that thread is done.
+    fn final_next(
+        &mut self,
+        _thread: usize,
+        _rng: &mut Pcg64Mcg,
+    ) -> Option<(Invocation, Duration)> {
         None
+    }
+
+    /// The longest the final phase may last (no new operation starts after it).
+    fn final_limit(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The final phase of broadcast and the counters: one final read on every thread.
+#[derive(Debug, Default)]
+pub struct OneFinalRead {
+    done: std::collections::BTreeSet<usize>,
+}
+
+impl OneFinalRead {
+    /// The read for `thread`, the first time only.
+    pub fn next(&mut self, thread: usize) -> Option<(Invocation, Duration)> {
+        self.done
+            .insert(thread)
+            .then(|| (Invocation::final_op("read", Value::Null), Duration::ZERO))
     }
 }
 
@@ -137,6 +184,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
     match name {
         "broadcast" => Some(Box::new(broadcast::Broadcast)),
         "g-counter" => Some(Box::new(counter::Counter::G)),
+        "kafka" => Some(Box::new(kafka::Kafka)),
         "pn-counter" => Some(Box::new(counter::Counter::PN)),
         "echo" => Some(Box::new(echo::Echo)),
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),

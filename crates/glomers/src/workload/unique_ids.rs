@@ -25,7 +25,7 @@ pub struct UniqueIds;
 struct GenerateForever;
 
 impl Generator for GenerateForever {
-    fn next(&mut self, _rng: &mut Pcg64Mcg) -> Invocation {
+    fn next(&mut self, _rng: &mut Pcg64Mcg, _now: std::time::Duration) -> Invocation {
         Invocation::new("generate", Value::Null)
     }
 }
