@@ -2,7 +2,7 @@
 //! mix of `broadcast` (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period,
 //! and a final read on every client thread. Checked with Jepsen's `set-full`.
 
-use super::{call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, Workload};
 
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
@@ -170,32 +170,16 @@ impl Workload for Broadcast {
         invocation: &Invocation,
         options: &TestOptions,
     ) -> Completion {
-        let timeout = self.rpc_timeout(options);
+        let mut rpc = Call::new(self, client, node, invocation, options);
         match invocation.f.as_str() {
             "broadcast" => {
                 let request = json!({"type": "broadcast", "message": invocation.value});
                 let value = invocation.value.clone();
-                call(
-                    self,
-                    client,
-                    node,
-                    invocation,
-                    request,
-                    &BROADCAST_OK,
-                    timeout,
-                    |_| value,
-                )
+                rpc.call(request, &BROADCAST_OK, |_| value)
             }
-            _ => call(
-                self,
-                client,
-                node,
-                invocation,
-                json!({"type": "read"}),
-                &READ_OK,
-                timeout,
-                |mut reply| reply.remove("messages").unwrap_or(Value::Null),
-            ),
+            _ => rpc.call(json!({"type": "read"}), &READ_OK, |mut reply| {
+                reply.remove("messages").unwrap_or(Value::Null)
+            }),
         }
     }
 

@@ -2,7 +2,7 @@
 //! total; after the heal and the quiet period every final read must equal the acknowledged
 //! deltas plus some subset of the indeterminate ones.
 
-use super::{call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
@@ -96,32 +96,16 @@ impl Workload for Counter {
         invocation: &Invocation,
         options: &TestOptions,
     ) -> Completion {
-        let timeout = self.rpc_timeout(options);
+        let mut rpc = Call::new(self, client, node, invocation, options);
         match invocation.f.as_str() {
             "add" => {
                 let request = json!({"type": "add", "delta": invocation.value});
                 let delta = invocation.value.clone();
-                call(
-                    self,
-                    client,
-                    node,
-                    invocation,
-                    request,
-                    &ADD_OK,
-                    timeout,
-                    |_| delta,
-                )
+                rpc.call(request, &ADD_OK, |_| delta)
             }
-            _ => call(
-                self,
-                client,
-                node,
-                invocation,
-                json!({"type": "read"}),
-                &READ_OK,
-                timeout,
-                |mut reply| reply.remove("value").unwrap_or(Value::Null),
-            ),
+            _ => rpc.call(json!({"type": "read"}), &READ_OK, |mut reply| {
+                reply.remove("value").unwrap_or(Value::Null)
+            }),
         }
     }
 

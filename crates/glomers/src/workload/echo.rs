@@ -1,7 +1,7 @@
 //! The echo workload (spec: workloads §1): clients send `echo` with a string, the node must
 //! answer `echo_ok` with the same value.
 
-use super::{call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{pair_client_ops, Op, OpType};
 use crate::options::TestOptions;
@@ -53,18 +53,9 @@ impl Workload for Echo {
         options: &TestOptions,
     ) -> Completion {
         let request = json!({"type": "echo", "echo": invocation.value});
-        let timeout = self.rpc_timeout(options);
+        let mut rpc = Call::new(self, client, node, invocation, options);
         // The completion value is the whole reply body, as upstream records it.
-        call(
-            self,
-            client,
-            node,
-            invocation,
-            request,
-            &SCHEMA,
-            timeout,
-            Value::Object,
-        )
+        rpc.call(request, &SCHEMA, Value::Object)
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

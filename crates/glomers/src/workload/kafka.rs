@@ -10,7 +10,7 @@
 //! `[["send", k, [offset, m]]]`), a poll completes `ok` as `[["poll", {k: [[offset, m]...]}]]`,
 //! an assign's value is the list of keys.
 
-use super::{call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
 use crate::options::TestOptions;
@@ -242,7 +242,7 @@ impl Workload for Kafka {
         invocation: &Invocation,
         options: &TestOptions,
     ) -> Completion {
-        let timeout = self.rpc_timeout(options);
+        let mut rpc = Call::new(self, client, node, invocation, options);
         match invocation.f.as_str() {
             "crash" => Completion {
                 kind: OpType::Info,
@@ -264,22 +264,15 @@ impl Workload for Kafka {
                     Map::new()
                 } else {
                     let request = json!({"type": "list_committed_offsets", "keys": keys});
-                    let reply = call(
-                        self,
-                        client,
-                        node,
-                        invocation,
-                        request,
-                        &LIST_OK,
-                        timeout,
-                        |mut r| r.remove("offsets").unwrap_or(Value::Null),
-                    );
+                    let reply = rpc.call(request, &LIST_OK, |mut r| {
+                        r.remove("offsets").unwrap_or(Value::Null)
+                    });
                     if reply.kind != OpType::Ok {
                         return reply;
                     }
                     reply.value.as_object().cloned().unwrap_or_default()
                 };
-                let current = offsets_of(client);
+                let current = offsets_of(rpc.client());
                 let offsets: Map<String, Value> = keys
                     .iter()
                     .map(|k| {
@@ -295,7 +288,7 @@ impl Workload for Kafka {
                         (k.clone(), start)
                     })
                     .collect();
-                client
+                rpc.client()
                     .session
                     .insert("offsets".into(), Value::Object(offsets));
                 Completion::ok(invocation.value.clone())
@@ -304,36 +297,20 @@ impl Workload for Kafka {
                 let mop = &invocation.value[0];
                 let request = json!({"type": "send", "key": mop[1], "msg": mop[2]});
                 let (key, message) = (mop[1].clone(), mop[2].clone());
-                call(
-                    self,
-                    client,
-                    node,
-                    invocation,
-                    request,
-                    &SEND_OK,
-                    timeout,
-                    |r| {
-                        json!([[
-                            "send",
-                            key,
-                            [r.get("offset").cloned().unwrap_or(Value::Null), message]
-                        ]])
-                    },
-                )
+                rpc.call(request, &SEND_OK, |r| {
+                    json!([[
+                        "send",
+                        key,
+                        [r.get("offset").cloned().unwrap_or(Value::Null), message]
+                    ]])
+                })
             }
             _ => {
-                let mut offsets = offsets_of(client);
+                let mut offsets = offsets_of(rpc.client());
                 let request = json!({"type": "poll", "offsets": offsets});
-                let polled = call(
-                    self,
-                    client,
-                    node,
-                    invocation,
-                    request,
-                    &POLL_OK,
-                    timeout,
-                    |mut r| r.remove("msgs").unwrap_or(Value::Null),
-                );
+                let polled = rpc.call(request, &POLL_OK, |mut r| {
+                    r.remove("msgs").unwrap_or(Value::Null)
+                });
                 if polled.kind != OpType::Ok {
                     return polled;
                 }
@@ -355,21 +332,12 @@ impl Workload for Kafka {
                         commits.insert(k.clone(), json!(highest.max(0)));
                     }
                 }
-                client
+                rpc.client()
                     .session
                     .insert("offsets".into(), Value::Object(offsets));
                 if !commits.is_empty() {
                     let request = json!({"type": "commit_offsets", "offsets": commits});
-                    let committed = call(
-                        self,
-                        client,
-                        node,
-                        invocation,
-                        request,
-                        &COMMIT_OK,
-                        timeout,
-                        |_| Value::Null,
-                    );
+                    let committed = rpc.call(request, &COMMIT_OK, |_| Value::Null);
                     if committed.kind != OpType::Ok {
                         return committed;
                     }

@@ -206,45 +206,78 @@ pub const MAELSTROM_WORKLOADS: [&str; 10] = [
     "unique-ids",
 ];
 
-/// Sends one request and turns the outcome into a completion, with Maelstrom's error
-/// wrapper: timeouts and indefinite codes are `info` (or `fail` for idempotent functions),
-/// definite codes are `fail`, a reply that breaks the closed schema is an exception `info`.
-/// On success, `on_ok` maps the validated reply body to the completion value.
-#[allow(clippy::too_many_arguments)]
-pub fn call(
-    workload: &dyn Workload,
-    client: &mut Client,
-    node: &str,
-    invocation: &Invocation,
-    request: Value,
-    schema: &ResponseSchema,
+/// One operation's requests: the client, the node they go to, the operation they serve and
+/// the workload's timeout. A client operation may make several requests (kafka's poll then
+/// commit); each goes through [`Call::call`].
+pub struct Call<'a> {
+    workload: &'a dyn Workload,
+    client: &'a mut Client,
+    node: &'a str,
+    invocation: &'a Invocation,
     timeout: Duration,
-    on_ok: impl FnOnce(Map<String, Value>) -> Value,
-) -> Completion {
-    let Value::Object(request) = request else {
-        return Completion::exception(
+}
+
+impl<'a> Call<'a> {
+    /// The context for `invocation` on `node`.
+    pub fn new(
+        workload: &'a dyn Workload,
+        client: &'a mut Client,
+        node: &'a str,
+        invocation: &'a Invocation,
+        options: &TestOptions,
+    ) -> Self {
+        let timeout = workload.rpc_timeout(options);
+        Call {
+            workload,
+            client,
+            node,
             invocation,
-            "internal",
-            "request is not an object".into(),
-            Value::Null,
-        );
-    };
-    let sent = request.clone();
-    match client.rpc(node, request, timeout) {
-        Ok(reply) => match schema.check(&reply) {
-            Ok(()) => Completion::ok(on_ok(reply)),
-            Err(errors) => Completion::exception(
-                invocation,
-                "malformed-rpc-response",
-                format!("Malformed RPC response: {}", errors.join("; ")),
-                json!({"sent": sent, "received": reply, "expected-type": schema.kind, "errors": errors}),
-            ),
-        },
-        Err(error) if workload.error_wrapper() => {
-            map_error(workload.idempotent(&invocation.f), invocation, error)
+            timeout,
         }
-        Err(error) => {
-            Completion::exception(invocation, "rpc-error", error.to_string(), Value::Null)
+    }
+
+    /// The client, for workload state kept in its session.
+    pub fn client(&mut self) -> &mut Client {
+        self.client
+    }
+
+    /// Sends one request and turns the outcome into a completion, with Maelstrom's error
+    /// wrapper: timeouts and indefinite codes are `info` (or `fail` for idempotent
+    /// functions), definite codes are `fail`, a reply that breaks the closed schema is an
+    /// exception `info`. On success, `on_ok` maps the validated reply body to the
+    /// completion value.
+    pub fn call(
+        &mut self,
+        request: Value,
+        schema: &ResponseSchema,
+        on_ok: impl FnOnce(Map<String, Value>) -> Value,
+    ) -> Completion {
+        let invocation = self.invocation;
+        let Value::Object(request) = request else {
+            return Completion::exception(
+                invocation,
+                "internal",
+                "request is not an object".into(),
+                Value::Null,
+            );
+        };
+        let sent = request.clone();
+        match self.client.rpc(self.node, request, self.timeout) {
+            Ok(reply) => match schema.check(&reply) {
+                Ok(()) => Completion::ok(on_ok(reply)),
+                Err(errors) => Completion::exception(
+                    invocation,
+                    "malformed-rpc-response",
+                    format!("Malformed RPC response: {}", errors.join("; ")),
+                    json!({"sent": sent, "received": reply, "expected-type": schema.kind, "errors": errors}),
+                ),
+            },
+            Err(error) if self.workload.error_wrapper() => {
+                map_error(self.workload.idempotent(&invocation.f), invocation, error)
+            }
+            Err(error) => {
+                Completion::exception(invocation, "rpc-error", error.to_string(), Value::Null)
+            }
         }
     }
 }

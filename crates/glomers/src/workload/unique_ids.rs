@@ -1,7 +1,7 @@
 //! The unique-ids workload (spec: workloads §2): clients ask for ids; no id may be
 //! acknowledged twice.
 
-use super::{call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
@@ -54,17 +54,10 @@ impl Workload for UniqueIds {
         invocation: &Invocation,
         options: &TestOptions,
     ) -> Completion {
-        let timeout = self.rpc_timeout(options);
-        call(
-            self,
-            client,
-            node,
-            invocation,
-            json!({"type": "generate"}),
-            &SCHEMA,
-            timeout,
-            |mut reply| reply.remove("id").unwrap_or(Value::Null),
-        )
+        let mut rpc = Call::new(self, client, node, invocation, options);
+        rpc.call(json!({"type": "generate"}), &SCHEMA, |mut reply| {
+            reply.remove("id").unwrap_or(Value::Null)
+        })
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {
