@@ -1,16 +1,21 @@
 # The seed project's targets: each runs a challenge's official command. They use the
 # glomers workbench; set MAELSTROM=/path/to/maelstrom to run the real Maelstrom instead.
 #
-#   make echoer        challenge 1
-#   make unique-id     challenge 2
-#   make all-challenges   the whole suite with a scoreboard (glomers challenge all)
+#   make echoer          challenge 1
+#   make unique-id       challenge 2
+#   make snb / mnb       challenges 3a / 3b (single-, multi-node broadcast)
+#   make mnb-partition   challenge 3c
+#   make efficient-broadcast   challenges 3d and 3e (same command)
+#   make goc             challenge 4 (grow-only counter)
+#   make sn-kafka / mn-kafka   challenges 5a / 5b and 5c
+#   make all-challenges  the whole suite with a scoreboard (glomers challenge all)
 
 CARGO    ?= cargo
 RELEASE  := target/release
 GLOMERS  := $(RELEASE)/glomers
 RUNNER    = $(if $(MAELSTROM),$(MAELSTROM),$(GLOMERS))
 
-.PHONY: build echoer unique-id all-challenges test ci
+.PHONY: build echoer unique-id snb mnb mnb-partition efficient-broadcast goc sn-kafka mn-kafka all-challenges test ci
 
 build:
 	$(CARGO) build --release --workspace
@@ -20,6 +25,27 @@ echoer: build
 
 unique-id: build
 	$(RUNNER) test -w unique-ids --bin $(RELEASE)/unique-ids --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition
+
+snb: build
+	$(RUNNER) test -w broadcast --bin $(RELEASE)/broadcast --node-count 1 --time-limit 20 --rate 10
+
+mnb: build
+	$(RUNNER) test -w broadcast --bin $(RELEASE)/broadcast --node-count 5 --time-limit 20 --rate 10
+
+mnb-partition: build
+	$(RUNNER) test -w broadcast --bin $(RELEASE)/broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition
+
+efficient-broadcast: build
+	$(RUNNER) test -w broadcast --bin $(RELEASE)/broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100
+
+goc: build
+	$(RUNNER) test -w g-counter --bin $(RELEASE)/g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition
+
+sn-kafka: build
+	$(RUNNER) test -w kafka --bin $(RELEASE)/kafka --node-count 1 --concurrency 2n --time-limit 20 --rate 1000
+
+mn-kafka: build
+	$(RUNNER) test -w kafka --bin $(RELEASE)/kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000
 
 all-challenges:
 	$(CARGO) run --release -p glomers -- challenge all
