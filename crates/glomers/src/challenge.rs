@@ -107,6 +107,13 @@ const BROADCAST: Challenge = Challenge {
     ..ECHO
 };
 const BROADCAST_3D: &str = "--node-count 25 --time-limit 20 --rate 100 --latency 100";
+const KAFKA: Challenge = Challenge {
+    package: "kafka",
+    bin: "kafka",
+    workload: "kafka",
+    ..ECHO
+};
+const KAFKA_MULTI: &str = "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000";
 
 /// Every challenge implemented so far, in order.
 pub const CHALLENGES: &[Challenge] = &[
@@ -186,29 +193,21 @@ pub const CHALLENGES: &[Challenge] = &[
     Challenge {
         id: "5a",
         title: "kafka single node",
-        package: "kafka",
-        bin: "kafka",
-        workload: "kafka",
         flags: "--node-count 1 --concurrency 2n --time-limit 20 --rate 1000",
-        targets: &[],
+        ..KAFKA
     },
     Challenge {
         id: "5b",
         title: "kafka multi node",
-        package: "kafka",
-        bin: "kafka",
-        workload: "kafka",
-        flags: "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000",
-        targets: &[],
+        flags: KAFKA_MULTI,
+        ..KAFKA
     },
     Challenge {
         id: "5c",
         title: "kafka efficient",
-        package: "kafka",
-        bin: "kafka",
-        workload: "kafka",
-        flags: "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000",
+        flags: KAFKA_MULTI,
         targets: &[Target::MsgsPerOp(5.0), Target::Availability(0.999)],
+        ..KAFKA
     },
     Challenge {
         id: "3d-partition",

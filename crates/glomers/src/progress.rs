@@ -63,11 +63,7 @@ impl Progress {
     ) -> Reporter {
         let stop = Arc::new(AtomicBool::new(false));
         if self == Progress::Quiet {
-            return Reporter {
-                stop,
-                thread: None,
-                live: false,
-            };
+            return Reporter { stop, thread: None };
         }
         let (flag, live) = (stop.clone(), self == Progress::Live);
         let start = clock.now();
@@ -107,7 +103,6 @@ impl Progress {
         Reporter {
             stop,
             thread: Some(thread),
-            live,
         }
     }
 }
@@ -116,8 +111,6 @@ impl Progress {
 pub struct Reporter {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-    #[allow(dead_code)]
-    live: bool,
 }
 
 impl Reporter {

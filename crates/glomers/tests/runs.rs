@@ -51,6 +51,14 @@ fn challenge_bins() -> &'static Path {
     })
 }
 
+/// Runs the challenge binary named after `workload` with the given flags (space-separated).
+fn solution(workload: &str, flags: &str) -> (RunReport, Duration) {
+    let bin = challenge_bins().join(workload);
+    let mut argv = vec!["-w", workload, "--bin", bin.to_str().unwrap()];
+    argv.extend(flags.split_whitespace());
+    run(&argv)
+}
+
 fn store() -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -106,21 +114,7 @@ fn results(report: &RunReport) -> &serde_json::Value {
 
 #[test]
 fn echo_passes() {
-    let bin = challenge_bins().join("echo");
-    let (report, _) = run(&[
-        "-w",
-        "echo",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--node-count",
-        "2",
-        "--time-limit",
-        "3",
-        "--rate",
-        "50",
-        "--seed",
-        "1",
-    ]);
+    let (report, _) = solution("echo", "--node-count 2 --time-limit 3 --rate 50 --seed 1");
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert!(r["stats"]["ok-count"].as_u64().unwrap() > 50);
@@ -159,27 +153,7 @@ fn echo_passes() {
 
 #[test]
 fn unique_ids_passes_with_partitions() {
-    let bin = challenge_bins().join("unique-ids");
-    let (report, _) = run(&[
-        "-w",
-        "unique-ids",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--node-count",
-        "3",
-        "--time-limit",
-        "4",
-        "--rate",
-        "300",
-        "--availability",
-        "total",
-        "--nemesis",
-        "partition",
-        "--nemesis-interval",
-        "1",
-        "--seed",
-        "2",
-    ]);
+    let (report, _) = solution("unique-ids", "--node-count 3 --time-limit 4 --rate 300 --availability total --nemesis partition --nemesis-interval 1 --seed 2");
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert_eq!(r["availability"]["ok-fraction"], 1.0);
@@ -192,21 +166,7 @@ fn unique_ids_passes_with_partitions() {
 
 #[test]
 fn analyze_reproduces_a_stored_run() {
-    let bin = challenge_bins().join("echo");
-    let (report, _) = run(&[
-        "-w",
-        "echo",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--node-count",
-        "1",
-        "--time-limit",
-        "2",
-        "--rate",
-        "20",
-        "--seed",
-        "3",
-    ]);
+    let (report, _) = solution("echo", "--node-count 1 --time-limit 2 --rate 20 --seed 3");
     let before = std::fs::read_to_string(report.dir.join("results.json")).unwrap();
     let (again, validity) = glomers::analyze::analyze_dir(&report.dir).unwrap();
     assert_eq!(validity, Validity::Valid);
@@ -359,25 +319,10 @@ fn replies_slower_than_the_timeout_are_indeterminate_and_silence_the_node() {
 
 #[test]
 fn broadcast_passes_with_partitions() {
-    let bin = challenge_bins().join("broadcast");
-    let (report, _) = run(&[
-        "-w",
+    let (report, _) = solution(
         "broadcast",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--node-count",
-        "5",
-        "--time-limit",
-        "5",
-        "--rate",
-        "20",
-        "--nemesis",
-        "partition",
-        "--nemesis-interval",
-        "1",
-        "--seed",
-        "4",
-    ]);
+        "--node-count 5 --time-limit 5 --rate 20 --nemesis partition --nemesis-interval 1 --seed 4",
+    );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert_eq!(r["workload"]["lost-count"], 0);
@@ -422,25 +367,10 @@ fn a_node_that_never_retries_loses_values_under_partitions() {
 
 #[test]
 fn g_counter_passes_with_partitions() {
-    let bin = challenge_bins().join("g-counter");
-    let (report, _) = run(&[
-        "-w",
+    let (report, _) = solution(
         "g-counter",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--node-count",
-        "3",
-        "--time-limit",
-        "5",
-        "--rate",
-        "50",
-        "--nemesis",
-        "partition",
-        "--nemesis-interval",
-        "1",
-        "--seed",
-        "6",
-    ]);
+        "--node-count 3 --time-limit 5 --rate 50 --nemesis partition --nemesis-interval 1 --seed 6",
+    );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert_eq!(r["workload"]["final-reads"].as_array().unwrap().len(), 3);
@@ -487,23 +417,10 @@ fn a_single_key_read_modify_write_counter_fails_on_some_seed() {
 
 #[test]
 fn kafka_passes_on_two_nodes() {
-    let bin = challenge_bins().join("kafka");
-    let (report, _) = run(&[
-        "-w",
+    let (report, _) = solution(
         "kafka",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--node-count",
-        "2",
-        "--concurrency",
-        "2n",
-        "--time-limit",
-        "4",
-        "--rate",
-        "200",
-        "--seed",
-        "7",
-    ]);
+        "--node-count 2 --concurrency 2n --time-limit 4 --rate 200 --seed 7",
+    );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert_eq!(r["workload"]["error-types"], serde_json::json!([]));

@@ -2,7 +2,7 @@
 //! mix of `broadcast` (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period,
 //! and a final read on every client thread. Checked with Jepsen's `set-full`.
 
-use super::{Call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, WithFinalRead, Workload};
 
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
@@ -105,7 +105,6 @@ pub fn topology(shape: &str, nodes: &[String]) -> BTreeMap<String, Vec<String>> 
 
 struct BroadcastGenerator {
     next_value: u64,
-    finals: super::OneFinalRead,
 }
 
 impl Generator for BroadcastGenerator {
@@ -118,14 +117,6 @@ impl Generator for BroadcastGenerator {
             Invocation::new("read", Value::Null)
         }
     }
-
-    fn has_final_phase(&self) -> bool {
-        true
-    }
-
-    fn final_next(&mut self, thread: usize, _rng: &mut Pcg64Mcg) -> Option<(Invocation, Duration)> {
-        self.finals.next(thread)
-    }
 }
 
 impl Workload for Broadcast {
@@ -134,10 +125,7 @@ impl Workload for Broadcast {
     }
 
     fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
-        Box::new(BroadcastGenerator {
-            next_value: 0,
-            finals: Default::default(),
-        })
+        Box::new(WithFinalRead::new(BroadcastGenerator { next_value: 0 }))
     }
 
     fn reusable_client(&self) -> bool {

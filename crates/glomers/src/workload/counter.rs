@@ -2,7 +2,7 @@
 //! total; after the heal and the quiet period every final read must equal the acknowledged
 //! deltas plus some subset of the indeterminate ones.
 
-use super::{Call, Completion, Generator, Invocation, Workload};
+use super::{Call, Completion, Generator, Invocation, WithFinalRead, Workload};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
@@ -34,7 +34,6 @@ impl Counter {
 
 struct CounterGenerator {
     grow_only: bool,
-    finals: super::OneFinalRead,
 }
 
 impl Generator for CounterGenerator {
@@ -51,14 +50,6 @@ impl Generator for CounterGenerator {
             }
         }
     }
-
-    fn has_final_phase(&self) -> bool {
-        true
-    }
-
-    fn final_next(&mut self, thread: usize, _rng: &mut Pcg64Mcg) -> Option<(Invocation, Duration)> {
-        self.finals.next(thread)
-    }
 }
 
 impl Workload for Counter {
@@ -71,10 +62,9 @@ impl Workload for Counter {
     }
 
     fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
-        Box::new(CounterGenerator {
+        Box::new(WithFinalRead::new(CounterGenerator {
             grow_only: self.grow_only,
-            finals: Default::default(),
-        })
+        }))
     }
 
     fn reusable_client(&self) -> bool {
@@ -226,10 +216,7 @@ mod tests {
 
     #[test]
     fn g_counter_mix_is_a_third_adds_of_non_negative_deltas() {
-        let mut g = CounterGenerator {
-            grow_only: true,
-            finals: Default::default(),
-        };
+        let mut g = CounterGenerator { grow_only: true };
         let mut rng = Pcg64Mcg::seed_from_u64(3);
         let ops: Vec<Invocation> = (0..30_000)
             .map(|_| g.next(&mut rng, Duration::ZERO))
@@ -242,10 +229,7 @@ mod tests {
         let share = adds.len() as f64 / ops.len() as f64;
         assert!((share - 1.0 / 3.0).abs() < 0.02, "{share}");
         assert!(adds.iter().all(|d| (0..=4).contains(d)));
-        let mut pn = CounterGenerator {
-            grow_only: false,
-            finals: Default::default(),
-        };
+        let mut pn = CounterGenerator { grow_only: false };
         assert!((0..1000)
             .map(|_| pn.next(&mut rng, Duration::ZERO))
             .any(|i| i.value.as_i64().is_some_and(|d| d < 0)));

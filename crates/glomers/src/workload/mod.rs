@@ -115,15 +115,34 @@ pub trait Generator: Send {
     }
 }
 
-/// The final phase of broadcast and the counters: one final read on every thread.
-#[derive(Debug, Default)]
-pub struct OneFinalRead {
+/// Adds the final phase of broadcast, g-set and the counters to a main-phase generator:
+/// one final read on every thread.
+#[derive(Debug)]
+pub struct WithFinalRead<G> {
+    main: G,
     done: std::collections::BTreeSet<usize>,
 }
 
-impl OneFinalRead {
-    /// The read for `thread`, the first time only.
-    pub fn next(&mut self, thread: usize) -> Option<(Invocation, Duration)> {
+impl<G: Generator> WithFinalRead<G> {
+    /// `main`, followed by one final read per thread.
+    pub fn new(main: G) -> Self {
+        WithFinalRead {
+            main,
+            done: Default::default(),
+        }
+    }
+}
+
+impl<G: Generator> Generator for WithFinalRead<G> {
+    fn next(&mut self, rng: &mut Pcg64Mcg, now: Duration) -> Invocation {
+        self.main.next(rng, now)
+    }
+
+    fn has_final_phase(&self) -> bool {
+        true
+    }
+
+    fn final_next(&mut self, thread: usize, _rng: &mut Pcg64Mcg) -> Option<(Invocation, Duration)> {
         self.done
             .insert(thread)
             .then(|| (Invocation::final_op("read", Value::Null), Duration::ZERO))
