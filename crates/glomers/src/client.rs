@@ -144,6 +144,8 @@ pub enum FieldType {
     Array,
     /// An object.
     Map,
+    /// A transaction: a list (or `null`) of `["r", k, v]` and `["w", k, v]` micro-ops.
+    Txn,
 }
 
 impl FieldType {
@@ -159,6 +161,15 @@ impl FieldType {
             }
             FieldType::Map => value.is_object(),
             FieldType::Array => value.is_null() || value.is_array(),
+            FieldType::Txn => {
+                value.is_null()
+                    || value.as_array().is_some_and(|mops| {
+                        mops.iter().all(|m| {
+                            m.as_array()
+                                .is_some_and(|m| m.len() == 3 && (m[0] == "r" || m[0] == "w"))
+                        })
+                    })
+            }
         }
     }
 }

@@ -14,6 +14,7 @@
 //! | the synchronous client and response schemas | [`client`] |
 //! | workloads (generator, client, checker each) | [`workload`] |
 //! | generic checkers | [`checker`] |
+//! | transactional anomalies (Elle) | [`elle`] |
 //! | the store layout | [`store`] |
 //! | the challenge suite | [`challenge`] |
 
@@ -22,6 +23,7 @@ pub mod challenge;
 pub mod checker;
 pub mod client;
 pub mod clock;
+pub mod elle;
 pub mod history;
 pub mod nemesis;
 pub mod net;

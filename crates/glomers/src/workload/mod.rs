@@ -5,6 +5,7 @@ pub mod broadcast;
 pub mod counter;
 pub mod echo;
 pub mod kafka;
+pub mod txn_rw_register;
 pub mod unique_ids;
 
 use crate::client::{Client, ResponseSchema, RpcError};
@@ -206,6 +207,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
         "kafka" => Some(Box::new(kafka::Kafka)),
         "pn-counter" => Some(Box::new(counter::Counter::PN)),
         "echo" => Some(Box::new(echo::Echo)),
+        "txn-rw-register" => Some(Box::new(txn_rw_register::TxnRwRegister)),
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
         _ => None,
     }

@@ -1,0 +1,15 @@
+//! An Elle-grade transactional checker: dependency graphs inferred from a history, cycle
+//! and non-cycle anomalies, and verdicts against consistency models, each anomaly with a
+//! witness. Pure functions of a history; nothing here spawns or waits.
+//!
+//! | concern | module |
+//! |---|---|
+//! | models, anomalies and which prohibits what | [`models`] |
+//! | the dependency graph and its components | [`graph`] |
+//! | finding and naming cycles | [`cycles`] |
+//! | the rw-register analysis | [`rw_register`] |
+
+pub mod cycles;
+pub mod graph;
+pub mod models;
+pub mod rw_register;
