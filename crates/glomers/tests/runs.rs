@@ -40,6 +40,8 @@ fn challenge_bins() -> &'static Path {
                     "g-counter",
                     "-p",
                     "kafka",
+                    "-p",
+                    "txn",
                 ])
                 .status()
                 .unwrap();
@@ -51,9 +53,11 @@ fn challenge_bins() -> &'static Path {
     })
 }
 
-/// Runs the challenge binary named after `workload` with the given flags (space-separated).
+/// Runs the challenge binary `bin` (named after the workload unless given as
+/// `bin:workload`) with the given flags (space-separated).
 fn solution(workload: &str, flags: &str) -> (RunReport, Duration) {
-    let bin = challenge_bins().join(workload);
+    let (bin, workload) = workload.split_once(':').unwrap_or((workload, workload));
+    let bin = challenge_bins().join(bin);
     let mut argv = vec!["-w", workload, "--bin", bin.to_str().unwrap()];
     argv.extend(flags.split_whitespace());
     run(&argv)
@@ -458,4 +462,50 @@ fn kafka_offsets_assigned_per_node_are_caught() {
         bad.contains(&serde_json::json!("inconsistent-offsets")),
         "{bad:?}"
     );
+}
+
+#[test]
+fn txn_store_passes_read_committed_under_partitions() {
+    let (report, _) = solution(
+        "txn:txn-rw-register",
+        "--node-count 2 --concurrency 2n --time-limit 4 --rate 300 --consistency-models \
+         read-committed --availability total --nemesis partition --nemesis-interval 1 --seed 3",
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    assert_eq!(
+        r["workload"]["read-committed-anomaly-types"],
+        serde_json::json!([])
+    );
+    assert_eq!(r["availability"]["ok-fraction"], serde_json::json!(1.0));
+}
+
+#[test]
+fn dirty_and_aborted_writes_are_caught() {
+    let flags = [
+        "--node-count",
+        "2",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "4",
+        "--rate",
+        "300",
+        "--latency",
+        "5",
+        "--consistency-models",
+        "read-committed",
+    ];
+    let (report, _) = misbehave("txn-dirty", "tok-txn-dirty", "txn-rw-register", &flags);
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
+    let types = r["workload"]["anomaly-types"].as_array().unwrap();
+    for anomaly in ["G1a", "G1b"] {
+        assert!(
+            types.contains(&serde_json::json!(anomaly)),
+            "{anomaly}: {types:?}"
+        );
+    }
+    let explained = r["workload"]["anomalies"]["G1a"][0]["writer"]["type"].clone();
+    assert_eq!(explained, serde_json::json!("fail"));
 }

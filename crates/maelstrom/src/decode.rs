@@ -156,7 +156,7 @@ fn decode_slowly<P: DeserializeOwned>(
         None => serde_json::from_str::<PayloadOnly<P>>(line).map(|m| m.body),
     };
     let payload = parsed.map_err(|e| {
-        let error = if is_unknown_variant(&e) {
+        let error = if is_unknown_type(&e, &kind) {
             ErrorBody::not_supported(format!("unsupported message type `{kind}`"))
         } else {
             ErrorBody::malformed_request(format!("malformed `{kind}` message: {e}"))
@@ -179,9 +179,13 @@ fn decode_slowly<P: DeserializeOwned>(
 
 /// serde reports a `type` that matches no variant of an internally tagged enum with this
 /// wording; it is the one way to tell "unknown type" (error 10) from "bad fields" (error 12)
-/// without asking users to list their types twice.
-fn is_unknown_variant(error: &serde_json::Error) -> bool {
-    error.to_string().starts_with("unknown variant")
+/// without asking users to list their types twice. The variant named must be the message's
+/// own type: an unknown variant of a nested enum (a micro-op's function, say) is a bad
+/// field.
+fn is_unknown_type(error: &serde_json::Error, kind: &str) -> bool {
+    error
+        .to_string()
+        .starts_with(&format!("unknown variant `{kind}`,"))
 }
 
 /// The protocol fields noted while the payload is parsed.

@@ -16,6 +16,9 @@
 //! - `counter-rmw`: a g-counter that keeps one shared key in `seq-kv` with a read-then-cas
 //!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
 //! - `kafka-local`: kafka logs kept per node, offsets assigned without coordination;
+//! - `txn-dirty`: a txn store that applies each write the moment it runs, streams every
+//!   write (intermediate ones too) to its peers one message at a time, and answers every
+//!   fifth transaction with a definite error after applying it;
 //! - `good`: behaves (echo and generate).
 
 use maelstrom::services::{cas_outcome, read_value, CasOutcome, SEQ_KV};
@@ -56,6 +59,13 @@ enum Payload {
     },
     CommitOffsets,
     ListCommittedOffsets,
+    Txn {
+        txn: Vec<(String, Value, Value)>,
+    },
+    Apply {
+        key: Value,
+        value: Value,
+    },
 }
 
 /// The counter-rmw mode's RPCs: which client request they serve.
@@ -88,6 +98,7 @@ struct Misbehave {
     served: u64,
     values: Vec<Value>,
     logs: std::collections::BTreeMap<String, Vec<Value>>,
+    registers: std::collections::BTreeMap<String, Value>,
 }
 
 impl Node for Misbehave {
@@ -105,6 +116,7 @@ impl Node for Misbehave {
             served: 0,
             values: Vec::new(),
             logs: Default::default(),
+            registers: Default::default(),
         }
     }
 
@@ -160,6 +172,33 @@ impl Node for Misbehave {
                 ctx.reply_to(&r.src, r.msg_id, &json!({"type": "generate_ok", "id": id}));
             }
             Payload::Noise => {}
+            Payload::Txn { mut txn } => {
+                let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
+                for (f, key, value) in &mut txn {
+                    if f == "r" {
+                        *value = self
+                            .registers
+                            .get(&key.to_string())
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                    } else {
+                        self.registers.insert(key.to_string(), value.clone());
+                        for peer in &peers {
+                            ctx.send(peer, &json!({"type": "apply", "key": key, "value": value}));
+                        }
+                    }
+                }
+                if self.served % 5 == 0 {
+                    return Err(ErrorBody::new(
+                        maelstrom::ErrorCode::TXN_CONFLICT,
+                        "txn conflict (after applying it)",
+                    ));
+                }
+                ctx.reply_to(&r.src, r.msg_id, &json!({"type": "txn_ok", "txn": txn}));
+            }
+            Payload::Apply { key, value } => {
+                self.registers.insert(key.to_string(), value);
+            }
             // Broadcast, naively: tell every peer once and never retry.
             Payload::Topology => ctx.reply_to(&r.src, r.msg_id, &json!({"type": "topology_ok"})),
             Payload::Broadcast { message } => {

@@ -459,12 +459,12 @@ pub fn check(
         }));
     }
 
-    let mut result = result_map(&anomalies, empty_graph, &prohibited, &reportable);
-    result.insert(
-        "version-sources".into(),
-        json!(["initial-state", "wfr-keys", "intra-txn"]),
-    );
-    Ok(result)
+    Ok(result_map(
+        &anomalies,
+        empty_graph,
+        &prohibited,
+        &reportable,
+    ))
 }
 
 /// Elle's result map: valid unless a prohibited anomaly was found; `unknown` when only

@@ -1,0 +1,402 @@
+//! Challenges 6a-6c: a totally available key-value store with read-committed transactions.
+//!
+//! - **Every transaction runs on the node that received it**, atomically (the node is a
+//!   single state machine), and is answered at once: no node ever waits on another, so it
+//!   stays available through any partition.
+//! - **Only a transaction's final write per key leaves it**, all under one timestamp, and
+//!   only after it ran to the end: other transactions never see intermediate or
+//!   unfinished writes, and since nothing aborts, nothing aborted is ever read.
+//! - **Timestamps are Lamport clocks** `(counter, node index)`. Applying a write raises the
+//!   local counter past it, so a transaction's timestamp exceeds that of every value it
+//!   read. Each key keeps the value with the highest timestamp (last writer wins), so every
+//!   node installs versions of a key in one order, timestamp order.
+//! - **Replication**: each node logs its committed write sets and streams them to every
+//!   peer in batches (every 50 ms); peers acknowledge how much of the log they hold, and
+//!   what is not acknowledged is sent again, so nodes converge once a partition heals.
+//!
+//! Why that is read committed: every write-read and write-write dependency between
+//! transactions points from a lower timestamp to a higher one, so they cannot form a cycle
+//! (no G0, no G1c); G1a and G1b are excluded above. What it does not give: reads see a
+//! node's local, possibly stale state, and two transactions can read the same value and
+//! both overwrite it, so lost updates, read skew and stale reads are all possible.
+
+use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// A peer that has not acknowledged anything new for this long is sent its backlog again.
+const RESEND_AFTER: Duration = Duration::from_millis(500);
+/// At most this many write sets per replication message.
+const BATCH_LIMIT: usize = 2000;
+
+/// A micro-operation's function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Function {
+    /// Read a key.
+    #[serde(rename = "r")]
+    Read,
+    /// Write a key.
+    #[serde(rename = "w")]
+    Write,
+}
+
+/// `[f, key, value]`.
+pub type MicroOp = (Function, Value, Value);
+
+/// A Lamport timestamp: counter, then the writer's index in the node list.
+pub type Timestamp = (u64, u32);
+
+/// One committed transaction's final writes, as replicated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteSet {
+    /// When it committed.
+    pub ts: Timestamp,
+    /// `[key, value]` pairs.
+    pub writes: Vec<(Value, Value)>,
+}
+
+/// Everything a txn node receives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// A client transaction.
+    Txn {
+        /// Micro-ops, executed in order.
+        txn: Vec<MicroOp>,
+    },
+    /// Peer to peer: write sets `first`, `first + 1`, ... of the sender's log.
+    Replicate {
+        /// The log position of the first entry.
+        first: u64,
+        /// The entries.
+        entries: Vec<WriteSet>,
+    },
+    /// Peer to peer: "I hold the first `upto` entries of your log".
+    ReplicateOk {
+        /// Entries held, contiguously from the start.
+        upto: u64,
+    },
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Reply<'a> {
+    TxnOk { txn: &'a [MicroOp] },
+}
+
+/// Replication state towards one peer.
+#[derive(Debug, Default, Clone)]
+struct PeerLink {
+    /// Entries the peer confirmed.
+    acked: u64,
+    /// Entries sent (possibly not yet received).
+    sent: u64,
+    /// `acked` when last checked for progress.
+    acked_at_check: u64,
+}
+
+/// A txn node.
+#[derive(Debug, Default)]
+pub struct TxnNode {
+    index: u32,
+    clock: u64,
+    /// key (as JSON text) -> (value, timestamp of the write that installed it).
+    store: HashMap<String, (Value, Timestamp)>,
+    /// Own committed write sets not yet acknowledged by every peer; entry `i` is log
+    /// position `log_start + i`.
+    log: VecDeque<WriteSet>,
+    log_start: u64,
+    peers: BTreeMap<String, PeerLink>,
+    /// peer -> how many of its log entries we hold contiguously.
+    received: HashMap<String, u64>,
+}
+
+impl TxnNode {
+    /// The current value of `key` here, `null` if never written.
+    pub fn get(&self, key: &Value) -> &Value {
+        self.store
+            .get(&key.to_string())
+            .map_or(&Value::Null, |(v, _)| v)
+    }
+
+    fn log_end(&self) -> u64 {
+        self.log_start + self.log.len() as u64
+    }
+
+    /// Installs `value` unless the key already holds a later write.
+    fn install(&mut self, key: &Value, value: Value, ts: Timestamp) {
+        self.clock = self.clock.max(ts.0);
+        let slot = self
+            .store
+            .entry(key.to_string())
+            .or_insert((Value::Null, (0, 0)));
+        if ts > slot.1 {
+            *slot = (value, ts);
+        }
+    }
+
+    /// Runs a transaction against the local state; returns it with reads filled in.
+    fn execute(&mut self, mut txn: Vec<MicroOp>) -> Vec<MicroOp> {
+        let mut own: BTreeMap<String, Value> = BTreeMap::new();
+        for (f, key, value) in &mut txn {
+            let text = key.to_string();
+            match f {
+                Function::Read => {
+                    *value = own.get(&text).unwrap_or_else(|| self.get(key)).clone();
+                }
+                Function::Write => {
+                    own.insert(text, value.clone());
+                }
+            }
+        }
+        if !own.is_empty() {
+            self.clock += 1;
+            let ts = (self.clock, self.index);
+            // Final writes only, in first-write order of their keys.
+            let mut writes: Vec<(Value, Value)> = Vec::with_capacity(own.len());
+            for (_, key, _) in txn.iter().filter(|(f, ..)| *f == Function::Write) {
+                if let Some(value) = own.remove(&key.to_string()) {
+                    writes.push((key.clone(), value));
+                }
+            }
+            for (key, value) in &writes {
+                self.install(key, value.clone(), ts);
+            }
+            if !self.peers.is_empty() {
+                self.log.push_back(WriteSet { ts, writes });
+            }
+        }
+        txn
+    }
+
+    /// Sends every peer what it has not been sent.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        let end = self.log_end();
+        for (peer, link) in &mut self.peers {
+            if link.sent >= end {
+                continue;
+            }
+            let from = (link.sent - self.log_start) as usize;
+            let entries: Vec<WriteSet> = self
+                .log
+                .iter()
+                .skip(from)
+                .take(BATCH_LIMIT)
+                .cloned()
+                .collect();
+            let first = link.sent;
+            link.sent += entries.len() as u64;
+            ctx.send(peer, &Payload::Replicate { first, entries });
+        }
+    }
+
+    /// Drops log entries every peer holds.
+    fn forget_acknowledged(&mut self) {
+        let end = self.log_end();
+        let all_acked = self.peers.values().map(|l| l.acked).min().unwrap_or(end);
+        while self.log_start < all_acked && !self.log.is_empty() {
+            self.log.pop_front();
+            self.log_start += 1;
+        }
+    }
+
+    /// Peers that made no progress since the last check get their backlog again.
+    fn check_progress(&mut self) {
+        for link in self.peers.values_mut() {
+            if link.acked < link.sent && link.acked == link.acked_at_check {
+                link.sent = link.acked;
+            }
+            link.acked_at_check = link.acked;
+        }
+    }
+}
+
+/// Timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Replicate what is new.
+    Flush,
+    /// Resend to peers that stopped acknowledging.
+    Resend,
+}
+
+impl Node for TxnNode {
+    type Payload = Payload;
+    type Timer = Timer;
+    type Token = ();
+
+    fn from_init(init: &Init, ctx: &mut Context<Self>) -> Self {
+        ctx.set_timer(FLUSH_EVERY, Timer::Flush);
+        ctx.set_timer(RESEND_AFTER, Timer::Resend);
+        let index = init
+            .node_ids
+            .iter()
+            .position(|n| *n == init.node_id)
+            .unwrap_or(0) as u32;
+        TxnNode {
+            index,
+            peers: ctx
+                .peers()
+                .map(|p| (p.to_owned(), PeerLink::default()))
+                .collect(),
+            ..TxnNode::default()
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        request: Request<Payload>,
+    ) -> Result<(), ErrorBody> {
+        let src = request.src.as_str();
+        match request.payload {
+            Payload::Txn { txn } => {
+                let done = self.execute(txn);
+                ctx.reply_to(src, request.msg_id, &Reply::TxnOk { txn: &done });
+            }
+            Payload::Replicate { first, entries } => {
+                let last = first + entries.len() as u64;
+                for set in entries {
+                    for (key, value) in set.writes {
+                        self.install(&key, value, set.ts);
+                    }
+                }
+                let held = self.received.entry(src.to_owned()).or_insert(0);
+                if first <= *held {
+                    *held = (*held).max(last);
+                }
+                let upto = *held;
+                ctx.send(src, &Payload::ReplicateOk { upto });
+            }
+            Payload::ReplicateOk { upto } => {
+                if let Some(link) = self.peers.get_mut(src) {
+                    link.acked = link.acked.max(upto);
+                    link.sent = link.sent.max(link.acked);
+                }
+                self.forget_acknowledged();
+            }
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<Self>, timer: Timer) {
+        match timer {
+            Timer::Flush => {
+                self.flush(ctx);
+                ctx.set_timer(FLUSH_EVERY, Timer::Flush);
+            }
+            Timer::Resend => {
+                self.check_progress();
+                ctx.set_timer(RESEND_AFTER, Timer::Resend);
+            }
+        }
+    }
+
+    fn on_reply(&mut self, _ctx: &mut Context<Self>, _token: (), _result: RpcResult) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maelstrom::testkit::TestNode;
+    use serde_json::json;
+
+    fn txn(node: &mut TestNode<TxnNode>, ops: Value) -> Value {
+        node.request("c1", json!({"type": "txn", "txn": ops}));
+        let replies = node.take_sent_to("c1");
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].body["type"], "txn_ok", "{:?}", replies[0].body);
+        replies[0].body["txn"].clone()
+    }
+
+    /// Delivers everything `from` sent to `to`, and `to`'s answers back.
+    fn exchange(
+        from: &mut TestNode<TxnNode>,
+        to: &mut TestNode<TxnNode>,
+        to_id: &str,
+        from_id: &str,
+    ) {
+        for m in from.take_sent_to(to_id) {
+            to.deliver(from_id, m.body);
+        }
+        for m in to.take_sent_to(from_id) {
+            from.deliver(to_id, m.body);
+        }
+    }
+
+    #[test]
+    fn reads_see_own_writes_and_missing_keys_are_null() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0"]);
+        let done = txn(
+            &mut n0,
+            json!([["r", 1, null], ["w", 1, 5], ["r", 1, null], ["w", 2, 6]]),
+        );
+        assert_eq!(
+            done,
+            json!([["r", 1, null], ["w", 1, 5], ["r", 1, 5], ["w", 2, 6]])
+        );
+        assert_eq!(
+            txn(&mut n0, json!([["r", 1, null], ["r", 2, null]])),
+            json!([["r", 1, 5], ["r", 2, 6]])
+        );
+    }
+
+    #[test]
+    fn only_final_writes_become_visible() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0", "n1"]);
+        txn(&mut n0, json!([["w", 1, 1], ["w", 1, 2]]));
+        n0.advance(FLUSH_EVERY);
+        let sent = n0.take_sent_to("n1");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].body["entries"][0]["writes"], json!([[1, 2]]));
+    }
+
+    #[test]
+    fn replication_converges_to_the_latest_timestamp() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0", "n1"]);
+        let mut n1 = TestNode::<TxnNode>::new("n1", &["n0", "n1"]);
+        txn(&mut n0, json!([["w", "k", 1]]));
+        txn(&mut n1, json!([["w", "k", 2]]));
+        txn(&mut n1, json!([["w", "k", 3]]));
+        n0.advance(FLUSH_EVERY);
+        n1.advance(FLUSH_EVERY);
+        exchange(&mut n0, &mut n1, "n1", "n0");
+        exchange(&mut n1, &mut n0, "n0", "n1");
+        assert_eq!(n0.node().get(&json!("k")), &json!(3));
+        assert_eq!(n1.node().get(&json!("k")), &json!(3));
+        // A transaction that read 3 writes after it, wherever it runs.
+        txn(&mut n0, json!([["r", "k", null], ["w", "k", 4]]));
+        n0.advance(FLUSH_EVERY);
+        exchange(&mut n0, &mut n1, "n1", "n0");
+        assert_eq!(n1.node().get(&json!("k")), &json!(4));
+        assert!(n0.node().log.is_empty(), "acknowledged entries are dropped");
+    }
+
+    #[test]
+    fn lost_batches_are_sent_again() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0", "n1"]);
+        let mut n1 = TestNode::<TxnNode>::new("n1", &["n0", "n1"]);
+        txn(&mut n0, json!([["w", 1, 1]]));
+        n0.advance(FLUSH_EVERY);
+        assert_eq!(n0.take_sent_to("n1").len(), 1, "first copy, lost");
+        n0.advance(RESEND_AFTER * 2);
+        exchange(&mut n0, &mut n1, "n1", "n0");
+        assert_eq!(n1.node().get(&json!(1)), &json!(1));
+        n0.advance(RESEND_AFTER * 2);
+        assert!(n0.take_sent_to("n1").is_empty(), "nothing left to send");
+    }
+
+    #[test]
+    fn malformed_transactions_get_error_12() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0"]);
+        n0.request("c1", json!({"type": "txn", "txn": [["x", 1, null]]}));
+        let reply = n0.take_sent_to("c1");
+        assert_eq!(reply[0].body["type"], "error");
+        assert_eq!(reply[0].body["code"], 12);
+        n0.request("c1", json!({"type": "txn"}));
+        assert_eq!(n0.take_sent_to("c1")[0].body["code"], 12);
+    }
+}
