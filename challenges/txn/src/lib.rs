@@ -389,6 +389,66 @@ mod tests {
         assert!(n0.take_sent_to("n1").is_empty(), "nothing left to send");
     }
 
+    /// Two nodes writing the same keys while their replication messages are dropped,
+    /// duplicated and reordered at random, until the network heals: both end up with the
+    /// same store.
+    #[test]
+    fn replicas_converge_after_loss_duplication_and_reordering() {
+        use maelstrom::testkit::TestNode;
+        let ids = ["n0", "n1"];
+        let mut nodes = [
+            TestNode::<TxnNode>::with_seed("n0", &ids, 1),
+            TestNode::<TxnNode>::with_seed("n1", &ids, 2),
+        ];
+        let mut chaos: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            chaos ^= chaos << 13;
+            chaos ^= chaos >> 7;
+            chaos ^= chaos << 17;
+            chaos
+        };
+        let mut value = 0;
+        for round in 0..400 {
+            let healed = round >= 300;
+            for (i, node) in nodes.iter_mut().enumerate() {
+                if !healed {
+                    value += 1;
+                    let key = next() % 5;
+                    txn(
+                        node,
+                        json!([["r", key, null], ["w", key, value * 2 + i as u64]]),
+                    );
+                }
+                node.advance(Duration::from_millis(25));
+            }
+            for from in 0..2 {
+                let to = 1 - from;
+                let mut messages = nodes[from].take_sent_to(ids[to]);
+                if !healed {
+                    messages.retain(|_| next() % 3 != 0);
+                    if messages.len() > 1 && next() % 2 == 0 {
+                        messages.reverse();
+                    }
+                    if let Some(m) = messages.first().cloned() {
+                        messages.push(m);
+                    }
+                }
+                for m in messages {
+                    nodes[to].deliver(ids[from], m.body);
+                }
+            }
+        }
+        for key in 0..5 {
+            assert_eq!(
+                nodes[0].node().get(&json!(key)),
+                nodes[1].node().get(&json!(key)),
+                "key {key}"
+            );
+            assert!(!nodes[0].node().get(&json!(key)).is_null());
+        }
+        assert!(nodes[0].node().log.is_empty() && nodes[1].node().log.is_empty());
+    }
+
     #[test]
     fn malformed_transactions_get_error_12() {
         let mut n0 = TestNode::<TxnNode>::new("n0", &["n0"]);

@@ -96,10 +96,15 @@ fn lagging_replicas_history() -> Vec<Op> {
 fn checker(c: &mut Criterion) {
     let history = lagging_replicas_history();
     let mut group = c.benchmark_group("rw-register check, 20k txns");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     for model in ["read-committed", "serializable", "strict-serializable"] {
         let verdict = check(&history, &[model.to_owned()]);
-        eprintln!("{model}: valid? {} {}", verdict["valid?"], verdict["anomaly-types"]);
+        eprintln!(
+            "{model}: valid? {} {}",
+            verdict["valid?"], verdict["anomaly-types"]
+        );
         group.bench_function(model, |b| b.iter(|| check(&history, &[model.to_owned()])));
     }
     group.finish();
