@@ -18,25 +18,15 @@ use std::time::Duration;
 const TXNS: usize = 20_000;
 const REPLICATION_LAG_MS: u64 = 50;
 
-fn options() -> TestOptions {
-    serde_json::from_value(json!({
-        "workload": "txn-rw-register", "bin": "/bin/true", "args": [], "nodes": ["n0", "n1"],
-        "concurrency": 4, "rate": 1000.0, "time_limit": 20, "latency": {"mean": 0, "dist": "constant"},
-        "nemesis": [], "nemesis_interval": 10.0, "availability": null,
-        "consistency_models": [], "key_count": null, "max_txn_length": 4,
-        "max_writes_per_key": 16, "topology": "grid", "log_stderr": false,
-        "log_net_send": false, "log_net_recv": false, "seed": 1
-    }))
-    .unwrap()
-}
-
 /// One transaction per millisecond, on process `i % 4`, run by node `process % 2`.
 fn lagging_replicas_history() -> Vec<Op> {
     let mut rng = Pcg64Mcg::seed_from_u64(20);
-    let mut generator = TxnGenerator::new(&options());
+    let mut generator = TxnGenerator::new(&TestOptions::example("txn-rw-register"));
     type Store = BTreeMap<String, (Value, (u64, u64))>;
     let mut stores: [Store; 2] = [Store::new(), Store::new()];
-    let mut in_flight: VecDeque<(u64, usize, String, Value, (u64, u64))> = VecDeque::new();
+    // (delivery time, receiving node, key, value, timestamp)
+    type Replicated = (u64, usize, String, Value, (u64, u64));
+    let mut in_flight: VecDeque<Replicated> = VecDeque::new();
     let mut clock = 0u64;
     let mut history = Vec::with_capacity(TXNS * 2);
     for i in 0..TXNS {

@@ -533,14 +533,51 @@ mod tests {
     }
 
     #[test]
-    fn every_row_parses_and_ids_are_unique() {
-        let ids: std::collections::BTreeSet<&str> = CHALLENGES.iter().map(|c| c.id).collect();
-        assert_eq!(ids.len(), CHALLENGES.len());
+    fn every_row_parses_and_only_the_two_6b_runs_share_an_id() {
+        let mut ids: Vec<&str> = CHALLENGES.iter().map(|c| c.id).collect();
+        ids.dedup();
+        let distinct: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), ids.len(), "rows sharing an id are adjacent");
+        assert_eq!(ids.len(), CHALLENGES.len() - 1);
         for c in CHALLENGES {
             assert!(crate::workload::by_name(c.workload).is_some(), "{}", c.id);
             assert!(!c.flags.is_empty() && !c.title.is_empty(), "{}", c.id);
+            assert!(options_for(c, Path::new("/tmp"), 1).is_ok(), "{}", c.id);
         }
         assert_eq!(select(&["3c".into()]).unwrap()[0].id, "3c");
+        let runs = select(&["6b".into()]).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert!(!options_for(&runs[0], Path::new("/tmp"), 1)
+            .unwrap()
+            .partitions());
+        assert!(options_for(&runs[1], Path::new("/tmp"), 1)
+            .unwrap()
+            .partitions());
         assert!(select(&["9z".into()]).is_err());
+    }
+
+    #[test]
+    fn the_printed_6c_command_partitions_nothing() {
+        let row = select(&["6c".into()]).unwrap()[0];
+        let options = options_for(&row, Path::new("/tmp"), 1).unwrap();
+        assert!(!options.partitions());
+        assert_eq!(options.args, ["\u{2013}-nemesis", "partition"]);
+        assert_eq!(options.consistency_models, ["read-committed"]);
+        let strict = select(&["6c-partition".into()]).unwrap()[0];
+        assert!(options_for(&strict, Path::new("/tmp"), 1)
+            .unwrap()
+            .partitions());
+    }
+
+    #[test]
+    fn the_read_committed_target_wants_no_anomaly_types() {
+        let clean = json!({"workload": {"read-committed-anomaly-types": []}});
+        let dirty = json!({"workload": {"read-committed-anomaly-types": ["G1b"]}});
+        assert!(Target::ReadCommitted.met(&clean));
+        assert!(!Target::ReadCommitted.met(&dirty));
+        assert!(
+            !Target::ReadCommitted.met(&json!({})),
+            "a missing figure is a miss"
+        );
     }
 }

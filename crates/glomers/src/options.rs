@@ -180,6 +180,37 @@ pub struct TestOptions {
 }
 
 impl TestOptions {
+    /// Maelstrom's defaults for `workload` on one node `n0`, with `/bin/true` as the binary
+    /// and seed 1: for checker tests and benchmarks that need options but run no node.
+    pub fn example(workload: &str) -> Self {
+        TestOptions {
+            workload: workload.to_owned(),
+            bin: PathBuf::from("/bin/true"),
+            args: Vec::new(),
+            nodes: vec!["n0".to_owned()],
+            concurrency: 1,
+            rate: 5.0,
+            time_limit: 60,
+            latency: Latency {
+                mean: 0,
+                dist: LatencyDist::Constant,
+            },
+            nemesis: BTreeSet::new(),
+            nemesis_interval: 10.0,
+            availability: None,
+            consistency_models: vec!["strict-serializable".to_owned()],
+            key_count: None,
+            max_txn_length: 4,
+            max_writes_per_key: 16,
+            topology: "grid".to_owned(),
+            log_stderr: false,
+            log_net_send: false,
+            log_net_recv: false,
+            seed: 1,
+            node_env: BTreeMap::new(),
+        }
+    }
+
     /// True with `--nemesis partition`.
     pub fn partitions(&self) -> bool {
         self.nemesis.contains("partition")

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use glomers::history::{Op, OpType, Process};
+use glomers::options::TestOptions;
 use glomers::workload::txn_rw_register::{check, TxnGenerator};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -56,6 +57,14 @@ impl H {
         self.invoke(p, txn.clone()).ok(p, txn)
     }
 
+    /// Two transactions that overlap in time: both invoked, then both complete `ok`.
+    fn concurrent(&mut self, (p, a): (u64, Value), (q, b): (u64, Value)) -> &mut Self {
+        self.invoke(p, a.clone())
+            .invoke(q, b.clone())
+            .ok(p, a)
+            .ok(q, b)
+    }
+
     fn failed(&mut self, p: u64, txn: Value) -> &mut Self {
         self.invoke(p, txn.clone()).push(p, OpType::Fail, txn)
     }
@@ -96,36 +105,16 @@ fn dirty_writes_from_maelstrom_issue_56_are_g0() {
     // Two transactions interleaved on one key: t2 wrote 1, t3 overwrote it with 10 while
     // t2 was still running, t2 then wrote 2 and 3 over t3's write, and t3 read 3.
     let mut h = H::default();
-    h.invoke(
-        2,
-        json!([
-            ["w", 0, 1],
-            ["r", 0, 1],
-            ["r", 0, 10],
-            ["w", 0, 2],
-            ["w", 0, 3],
-            ["r", 0, 3]
-        ]),
-    )
-    .invoke(
-        3,
-        json!([["r", 0, 1], ["w", 0, 10], ["r", 0, 3], ["w", 0, 11]]),
-    )
-    .ok(
-        2,
-        json!([
-            ["w", 0, 1],
-            ["r", 0, 1],
-            ["r", 0, 10],
-            ["w", 0, 2],
-            ["w", 0, 3],
-            ["r", 0, 3]
-        ]),
-    )
-    .ok(
-        3,
-        json!([["r", 0, 1], ["w", 0, 10], ["r", 0, 3], ["w", 0, 11]]),
-    );
+    let t2 = json!([
+        ["w", 0, 1],
+        ["r", 0, 1],
+        ["r", 0, 10],
+        ["w", 0, 2],
+        ["w", 0, 3],
+        ["r", 0, 3]
+    ]);
+    let t3 = json!([["r", 0, 1], ["w", 0, 10], ["r", 0, 3], ["w", 0, 11]]);
+    h.concurrent((2, t2), (3, t3));
     let result = h.check("read-uncommitted");
     assert_invalid_with(&result, "G0");
     let explanation = result["anomalies"]["G0"][0]["explanation"]
@@ -183,10 +172,10 @@ fn intermediate_reads_are_g1b() {
 #[test]
 fn circular_information_flow_is_g1c() {
     let mut h = H::default();
-    h.invoke(0, json!([["w", 1, 1], ["r", 2, 1]]))
-        .invoke(1, json!([["w", 2, 1], ["r", 1, 1]]))
-        .ok(0, json!([["w", 1, 1], ["r", 2, 1]]))
-        .ok(1, json!([["w", 2, 1], ["r", 1, 1]]));
+    h.concurrent(
+        (0, json!([["w", 1, 1], ["r", 2, 1]])),
+        (1, json!([["w", 2, 1], ["r", 1, 1]])),
+    );
     let result = h.check("read-committed");
     assert_invalid_with(&result, "G1c");
     assert_valid(&h.check("read-uncommitted"));
@@ -210,10 +199,10 @@ fn read_skew_is_g_single_item() {
 #[test]
 fn write_skew_is_g2_item_and_allowed_by_snapshot_isolation() {
     let mut h = H::default();
-    h.invoke(0, json!([["r", "x", null], ["w", "y", 1]]))
-        .invoke(1, json!([["r", "y", null], ["w", "x", 1]]))
-        .ok(0, json!([["r", "x", null], ["w", "y", 1]]))
-        .ok(1, json!([["r", "y", null], ["w", "x", 1]]));
+    h.concurrent(
+        (0, json!([["r", "x", null], ["w", "y", 1]])),
+        (1, json!([["r", "y", null], ["w", "x", 1]])),
+    );
     assert_invalid_with(&h.check("serializable"), "G2-item");
     assert_valid(&h.check("snapshot-isolation"));
     assert_valid(&h.check("read-committed"));
@@ -248,10 +237,10 @@ fn internal_inconsistency_and_lost_updates() {
     assert!(!types(&h.check("read-committed")).contains(&"internal".to_owned()));
 
     let mut h = H::default();
-    h.invoke(0, json!([["r", 1, null], ["w", 1, 1]]))
-        .invoke(1, json!([["r", 1, null], ["w", 1, 2]]))
-        .ok(0, json!([["r", 1, null], ["w", 1, 1]]))
-        .ok(1, json!([["r", 1, null], ["w", 1, 2]]));
+    h.concurrent(
+        (0, json!([["r", 1, null], ["w", 1, 1]])),
+        (1, json!([["r", 1, null], ["w", 1, 2]])),
+    );
     assert_invalid_with(&h.check("repeatable-read"), "lost-update");
     assert_valid(&h.check("read-committed"));
 }
@@ -315,15 +304,11 @@ fn clean_concurrent_read_committed_history_stays_valid() {
 /// some that fail (nothing applied) and some indeterminate ones (applied or not).
 fn serial_history(seed: u64, count: usize) -> Vec<Op> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let options = serde_json::from_value(json!({
-        "workload": "txn-rw-register", "bin": "/bin/true", "args": [], "nodes": ["n0"],
-        "concurrency": 4, "rate": 1.0, "time_limit": 1, "latency": {"mean": 0, "dist": "constant"},
-        "nemesis": [], "nemesis_interval": 10.0, "availability": null,
-        "consistency_models": [], "key_count": 3 + seed % 5, "max_txn_length": 1 + seed % 6,
-        "max_writes_per_key": 16, "topology": "grid", "log_stderr": false,
-        "log_net_send": false, "log_net_recv": false, "seed": 1
-    }))
-    .unwrap();
+    let options = TestOptions {
+        key_count: Some(3 + seed % 5),
+        max_txn_length: 1 + seed % 6,
+        ..TestOptions::example("txn-rw-register")
+    };
     let mut generator = TxnGenerator::new(&options);
     let mut state: BTreeMap<String, Value> = BTreeMap::new();
     let mut h = H::default();

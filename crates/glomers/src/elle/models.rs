@@ -3,7 +3,7 @@
 //! (model implication, anomaly implication, direct proscriptions), transcribed as tables so
 //! that every verdict is traceable to upstream's definitions.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// Stronger model -> models it implies (canonical names).
 const MODEL_EDGES: &[(&str, &[&str])] = &[
@@ -311,84 +311,47 @@ pub fn validate(models: &[String]) -> Result<Vec<String>, UnknownModel> {
         .collect()
 }
 
-/// Breadth-first closure over a table, forwards (`a -> b` edges) or backwards.
+/// Breadth-first closure over a table, forwards (`a -> b` edges) or backwards; includes
+/// the starting names.
 fn closure<'a>(
-    table: &[(&'a str, &'a [&'a str])],
+    table: &[(&str, &[&str])],
     start: impl IntoIterator<Item = &'a str>,
     forwards: bool,
-) -> BTreeSet<&'a str> {
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    let mut queue: VecDeque<&str> = start.into_iter().collect();
+) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut queue: VecDeque<String> = start.into_iter().map(str::to_owned).collect();
     while let Some(x) = queue.pop_front() {
-        if !seen.insert(x) {
+        if seen.contains(&x) {
             continue;
         }
         for (from, tos) in table {
             if forwards && *from == x {
-                queue.extend(tos.iter().copied());
-            } else if !forwards && tos.contains(&x) {
-                queue.push_back(from);
+                queue.extend(tos.iter().map(|t| t.to_string()));
+            } else if !forwards && tos.contains(&x.as_str()) {
+                queue.push_back(from.to_string());
             }
         }
+        seen.insert(x);
     }
     seen
 }
 
-fn intern(name: &str) -> &'static str {
-    // Every name we hand out comes from the static tables; unknown ones are leaked once
-    // per distinct name, which only happens for validated inputs (a handful per run).
-    for (a, bs) in MODEL_EDGES
-        .iter()
-        .chain(DIRECT_PROSCRIPTIONS)
-        .chain(IMPLIED_ANOMALIES)
-    {
-        if *a == name {
-            return a;
-        }
-        if let Some(b) = bs.iter().find(|b| **b == name) {
-            return b;
-        }
-    }
-    for (a, b) in CANONICAL {
-        if *a == name {
-            return a;
-        }
-        if *b == name {
-            return b;
-        }
-    }
-    for name_ in UNKNOWN_ANOMALIES {
-        if name_ == name {
-            return name_;
-        }
-    }
-    "unknown"
-}
-
 /// Anomalies that would imply any of `anomalies` (including themselves).
 pub fn anomalies_implying<'a>(anomalies: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    let start: Vec<&'static str> = anomalies.into_iter().map(intern).collect();
-    closure(IMPLIED_ANOMALIES, start, false)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    closure(IMPLIED_ANOMALIES, anomalies, false)
 }
 
 /// Anomalies implied by `anomalies` (including themselves).
 pub fn implied_anomalies<'a>(anomalies: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    let start: Vec<&'static str> = anomalies.into_iter().map(intern).collect();
-    closure(IMPLIED_ANOMALIES, start, true)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    closure(IMPLIED_ANOMALIES, anomalies, true)
 }
 
 /// Every anomaly that must be absent for all of `models` (canonical names) to hold.
 pub fn prohibited_by(models: &[String]) -> BTreeSet<String> {
-    let implied = closure(MODEL_EDGES, models.iter().map(|m| intern(m)), true);
+    let implied = closure(MODEL_EDGES, models.iter().map(String::as_str), true);
     let direct: Vec<&str> = DIRECT_PROSCRIPTIONS
         .iter()
-        .filter(|(m, _)| implied.contains(m))
+        .filter(|(m, _)| implied.contains(*m))
         .flat_map(|(_, anomalies)| anomalies.iter().copied())
         .collect();
     anomalies_implying(direct)
@@ -397,7 +360,7 @@ pub fn prohibited_by(models: &[String]) -> BTreeSet<String> {
 /// The models (canonical) that cannot hold when `anomalies` are present.
 pub fn impossible_models<'a>(anomalies: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     let implied = implied_anomalies(anomalies);
-    let ruled_out: Vec<&'static str> = DIRECT_PROSCRIPTIONS
+    let ruled_out: Vec<&str> = DIRECT_PROSCRIPTIONS
         .iter()
         .filter(|(_, direct)| direct.iter().any(|a| implied.contains(*a)))
         .map(|(m, _)| *m)
@@ -407,11 +370,7 @@ pub fn impossible_models<'a>(anomalies: impl IntoIterator<Item = &'a str>) -> BT
 
 /// Models that imply any of `models` (including themselves): if those fail, so do these.
 pub fn impossible_models_from<'a>(models: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    let start: Vec<&'static str> = models.into_iter().map(|m| intern(canonical(m))).collect();
-    closure(MODEL_EDGES, start, false)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    closure(MODEL_EDGES, models.into_iter().map(canonical), false)
 }
 
 /// Elle's `:not` / `:also-not` boundary: the weakest models the anomalies rule out, and the
@@ -423,7 +382,7 @@ pub fn boundary<'a>(
     let weakest: BTreeSet<String> = impossible
         .iter()
         .filter(|m| {
-            let below = closure(MODEL_EDGES, [intern(m)], true);
+            let below = closure(MODEL_EDGES, [m.as_str()], true);
             !impossible
                 .iter()
                 .any(|other| other != *m && below.contains(other.as_str()))
@@ -437,21 +396,6 @@ pub fn boundary<'a>(
         .map(|m| friendly(m).to_owned())
         .collect();
     (not, also_not)
-}
-
-/// A name -> position map for stable reporting orders.
-pub fn severity_order() -> BTreeMap<&'static str, usize> {
-    [
-        "G0",
-        "G1c",
-        "G-single-item",
-        "G-nonadjacent-item",
-        "G2-item",
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, a)| (a, i))
-    .collect()
 }
 
 #[cfg(test)]

@@ -992,16 +992,12 @@ mod tests {
     }
 
     fn options(key_count: u64, concurrency: usize) -> TestOptions {
-        let mut o: TestOptions = serde_json::from_value(json!({
-            "workload": "kafka", "bin": "/bin/true", "args": [], "nodes": ["n0"], "concurrency": concurrency,
-            "rate": 1.0, "time_limit": 1, "latency": {"mean": 0, "dist": "constant"}, "nemesis": [],
-            "nemesis_interval": 10.0, "availability": null, "consistency_models": [], "key_count": key_count,
-            "max_txn_length": 4, "max_writes_per_key": 16, "topology": "grid", "log_stderr": false,
-            "log_net_send": false, "log_net_recv": false, "seed": 1
-        }))
-        .unwrap();
-        o.max_writes_per_key = 3;
-        o
+        TestOptions {
+            key_count: Some(key_count),
+            concurrency,
+            max_writes_per_key: 3,
+            ..TestOptions::example("kafka")
+        }
     }
 
     #[test]

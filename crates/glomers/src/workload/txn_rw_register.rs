@@ -187,15 +187,11 @@ mod tests {
     use rand::SeedableRng;
 
     fn options(key_count: Option<u64>, max_writes: u64) -> TestOptions {
-        serde_json::from_value(json!({
-            "workload": "txn-rw-register", "bin": "/bin/true", "args": [], "nodes": ["n0"],
-            "concurrency": 2, "rate": 1.0, "time_limit": 1, "latency": {"mean": 0, "dist": "constant"},
-            "nemesis": [], "nemesis_interval": 10.0, "availability": null,
-            "consistency_models": ["read-committed"], "key_count": key_count, "max_txn_length": 4,
-            "max_writes_per_key": max_writes, "topology": "grid", "log_stderr": false,
-            "log_net_send": false, "log_net_recv": false, "seed": 1
-        }))
-        .expect("options")
+        TestOptions {
+            key_count,
+            max_writes_per_key: max_writes,
+            ..TestOptions::example("txn-rw-register")
+        }
     }
 
     #[test]
