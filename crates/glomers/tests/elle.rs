@@ -209,6 +209,28 @@ fn write_skew_is_g2_item_and_allowed_by_snapshot_isolation() {
 }
 
 #[test]
+fn two_separated_anti_dependencies_are_g_nonadjacent_item() {
+    // T1 -rw(a)-> T2 -wr(b)-> T3 -rw(c)-> T4 -wr(d)-> T1.
+    let mut h = H::default();
+    let txns = [
+        json!([["r", "a", null], ["r", "d", 1]]),
+        json!([["w", "a", 1], ["w", "b", 1]]),
+        json!([["r", "b", 1], ["r", "c", null]]),
+        json!([["w", "c", 1], ["w", "d", 1]]),
+    ];
+    for (p, t) in txns.iter().enumerate() {
+        h.invoke(p as u64, t.clone());
+    }
+    for (p, t) in txns.iter().enumerate() {
+        h.ok(p as u64, t.clone());
+    }
+    assert_invalid_with(&h.check("serializable"), "G-nonadjacent-item");
+    assert_invalid_with(&h.check("snapshot-isolation"), "G-nonadjacent-item");
+    assert_invalid_with(&h.check("repeatable-read"), "G-nonadjacent-item");
+    assert_valid(&h.check("read-committed"));
+}
+
+#[test]
 fn stale_reads_are_realtime_anomalies_under_strict_serializability() {
     let mut h = H::default();
     h.txn(0, json!([["w", 1, 1]]))

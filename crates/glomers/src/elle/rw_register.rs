@@ -331,8 +331,9 @@ fn index(txns: &[Txn], pick: impl Fn(&Txn) -> Vec<(u32, u32)>) -> Index {
     idx
 }
 
-/// The analysis of one history.
-pub struct Analysis<'h> {
+/// The analysis of one history: its transactions, their interned values and the
+/// dependency graph between them.
+struct Analysis<'h> {
     history: &'h [Op],
     interner: Interner,
     txns: Vec<Txn>,
@@ -420,10 +421,7 @@ pub fn check(
         }
     }
 
-    let mut empty_graph = false;
-    if analysis.graph.edge_count() == 0 {
-        empty_graph = true;
-    }
+    let empty_graph = analysis.graph.edge_count() == 0;
     let mut cycles: Vec<Cycle> = Vec::new();
     let mut exists: Vec<CycleExists> = Vec::new();
     for component in analysis.graph.sccs(DATA | extra, None) {
