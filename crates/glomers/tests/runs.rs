@@ -509,3 +509,27 @@ fn dirty_and_aborted_writes_are_caught() {
     let explained = r["workload"]["anomalies"]["G1a"][0]["writer"]["type"].clone();
     assert_eq!(explained, serde_json::json!("fail"));
 }
+
+#[test]
+fn g_set_is_checked_with_set_full() {
+    let flags = ["--time-limit", "3", "--rate", "50"];
+    let (report, _) = misbehave(
+        "g-set-local",
+        "tok-gset-one",
+        "g-set",
+        &[&flags[..], &["--node-count", "1"]].concat(),
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    assert!(r["workload"]["stable-count"].as_u64().unwrap() > 0, "{r:#}");
+
+    let (report, _) = misbehave(
+        "g-set-local",
+        "tok-gset-three",
+        "g-set",
+        &[&flags[..], &["--node-count", "3"]].concat(),
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
+    assert!(r["workload"]["lost-count"].as_u64().unwrap() > 0, "{r:#}");
+}

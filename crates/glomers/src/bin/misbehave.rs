@@ -15,6 +15,7 @@
 //! - `broadcast-once`: broadcast that tells each peer once and never retries;
 //! - `counter-rmw`: a g-counter that keeps one shared key in `seq-kv` with a read-then-cas
 //!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
+//! - `g-set-local`: a g-set whose nodes never share their elements (valid on one node only);
 //! - `kafka-local`: kafka logs kept per node, offsets assigned without coordination;
 //! - `txn-dirty`: a txn store that applies each write the moment it runs, streams every
 //!   write (intermediate ones too) to its peers one message at a time, and answers every
@@ -48,7 +49,11 @@ enum Payload {
         message: Value,
     },
     Add {
+        #[serde(default)]
         delta: i64,
+        /// g-set's add.
+        #[serde(default)]
+        element: Option<Value>,
     },
     Send {
         key: String,
@@ -246,7 +251,19 @@ impl Node for Misbehave {
                 r.msg_id,
                 &json!({"type": "list_committed_offsets_ok", "offsets": {}}),
             ),
-            Payload::Add { delta } => {
+            Payload::Add {
+                element: Some(element),
+                ..
+            } => {
+                self.values.push(element);
+                ctx.reply_to(&r.src, r.msg_id, &json!({"type": "add_ok"}));
+            }
+            Payload::Read if self.mode == "g-set-local" => ctx.reply_to(
+                &r.src,
+                r.msg_id,
+                &json!({"type": "read_ok", "value": self.values}),
+            ),
+            Payload::Add { delta, .. } => {
                 let token = Token::AddRead {
                     delta,
                     src: r.src,

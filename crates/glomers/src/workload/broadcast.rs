@@ -103,16 +103,28 @@ pub fn topology(shape: &str, nodes: &[String]) -> BTreeMap<String, Vec<String>> 
     map
 }
 
-struct BroadcastGenerator {
+/// A 50/50 mix of adds of 0, 1, 2, ... (under the name `add_f`) and reads.
+pub struct AddOrReadGenerator {
+    add_f: &'static str,
     next_value: u64,
 }
 
-impl Generator for BroadcastGenerator {
+impl AddOrReadGenerator {
+    /// Adds are invocations of `add_f`.
+    pub fn new(add_f: &'static str) -> Self {
+        AddOrReadGenerator {
+            add_f,
+            next_value: 0,
+        }
+    }
+}
+
+impl Generator for AddOrReadGenerator {
     fn next(&mut self, rng: &mut Pcg64Mcg, _now: Duration) -> Invocation {
         if rng.gen_bool(0.5) {
             let value = self.next_value;
             self.next_value += 1;
-            Invocation::new("broadcast", json!(value))
+            Invocation::new(self.add_f, json!(value))
         } else {
             Invocation::new("read", Value::Null)
         }
@@ -125,7 +137,7 @@ impl Workload for Broadcast {
     }
 
     fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
-        Box::new(WithFinalRead::new(BroadcastGenerator { next_value: 0 }))
+        Box::new(WithFinalRead::new(AddOrReadGenerator::new("broadcast")))
     }
 
     fn reusable_client(&self) -> bool {
@@ -230,6 +242,11 @@ impl Element<'_> {
 
 /// Jepsen's `set-full` checker with `broadcast` as the add function (spec: workloads §3).
 pub fn check(history: &[Op]) -> Value {
+    set_full(history, "broadcast")
+}
+
+/// Jepsen's `set-full` checker over the operations `add_f` (adds) and `read`.
+pub fn set_full(history: &[Op], add_f: &str) -> Value {
     let mut elements: Vec<Element> = Vec::new();
     let mut by_value: HashMap<String, usize> = HashMap::new();
     let mut open_reads: HashMap<u64, &Op> = HashMap::new();
@@ -237,8 +254,9 @@ pub fn check(history: &[Op]) -> Value {
         let Process::Client(process) = op.process else {
             continue;
         };
-        match (op.f.as_str(), op.kind) {
-            ("broadcast", OpType::Invoke) => {
+        let f = if op.f == add_f { "add" } else { op.f.as_str() };
+        match (f, op.kind) {
+            ("add", OpType::Invoke) => {
                 let key = op.value.to_string();
                 if let std::collections::hash_map::Entry::Vacant(slot) = by_value.entry(key) {
                     slot.insert(elements.len());
@@ -250,7 +268,7 @@ pub fn check(history: &[Op]) -> Value {
                     });
                 }
             }
-            ("broadcast", OpType::Ok) => {
+            ("add", OpType::Ok) => {
                 if let Some(&i) = by_value.get(&op.value.to_string()) {
                     elements[i].known.get_or_insert(op);
                 }

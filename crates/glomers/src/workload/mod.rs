@@ -4,6 +4,7 @@
 pub mod broadcast;
 pub mod counter;
 pub mod echo;
+pub mod g_set;
 pub mod kafka;
 pub mod txn_rw_register;
 pub mod unique_ids;
@@ -204,6 +205,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
     match name {
         "broadcast" => Some(Box::new(broadcast::Broadcast)),
         "g-counter" => Some(Box::new(counter::Counter::G)),
+        "g-set" => Some(Box::new(g_set::GSet)),
         "kafka" => Some(Box::new(kafka::Kafka)),
         "pn-counter" => Some(Box::new(counter::Counter::PN)),
         "echo" => Some(Box::new(echo::Echo)),

@@ -1,0 +1,70 @@
+//! The g-set workload (spec: workloads §4): a 50/50 mix of `add` (unique integers 0, 1, 2,
+//! ...) and `read`, a heal and a quiet period, and a final read on every client thread.
+//! Checked with Jepsen's `set-full`, as broadcast. No error wrapper: every error or timeout
+//! is an indeterminate exception.
+
+use super::broadcast::{set_full, AddOrReadGenerator};
+use super::{Call, Completion, Generator, Invocation, WithFinalRead, Workload};
+use crate::client::{Client, FieldType, ResponseSchema};
+use crate::history::Op;
+use crate::options::TestOptions;
+use serde_json::{json, Value};
+
+const ADD_OK: ResponseSchema = ResponseSchema {
+    kind: "add_ok",
+    required: &[],
+};
+/// The schema says `value`, whatever upstream's docstring says (`elements`).
+const READ_OK: ResponseSchema = ResponseSchema {
+    kind: "read_ok",
+    required: &[("value", FieldType::Array)],
+};
+
+/// The g-set workload.
+pub struct GSet;
+
+impl Workload for GSet {
+    fn name(&self) -> &'static str {
+        "g-set"
+    }
+
+    fn generator(&self, _options: &TestOptions) -> Box<dyn Generator> {
+        Box::new(WithFinalRead::new(AddOrReadGenerator::new("add")))
+    }
+
+    fn reusable_client(&self) -> bool {
+        false
+    }
+
+    fn idempotent(&self, _f: &str) -> bool {
+        false
+    }
+
+    fn error_wrapper(&self) -> bool {
+        false
+    }
+
+    fn invoke(
+        &self,
+        client: &mut Client,
+        node: &str,
+        invocation: &Invocation,
+        options: &TestOptions,
+    ) -> Completion {
+        let mut rpc = Call::new(self, client, node, invocation, options);
+        match invocation.f.as_str() {
+            "add" => {
+                let request = json!({"type": "add", "element": invocation.value});
+                let element = invocation.value.clone();
+                rpc.call(request, &ADD_OK, |_| element)
+            }
+            _ => rpc.call(json!({"type": "read"}), &READ_OK, |mut reply| {
+                reply.remove("value").unwrap_or(Value::Null)
+            }),
+        }
+    }
+
+    fn check(&self, history: &[Op], _options: &TestOptions) -> Value {
+        set_full(history, "add")
+    }
+}
