@@ -589,7 +589,7 @@ impl WorkerPool {
                 }
                 Decision::Dispatch(t) => {
                     self.feed(generator);
-                    let invocation = generator.next(rng, now);
+                    let invocation = generator.next_for(t, rng, now);
                     self.dispatch(run, t, invocation);
                     stagger.dispatched(t, threads, now, rng);
                 }

@@ -533,3 +533,68 @@ fn g_set_is_checked_with_set_full() {
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
     assert!(r["workload"]["lost-count"].as_u64().unwrap() > 0, "{r:#}");
 }
+
+#[test]
+fn lin_kv_through_the_service_is_linearizable_and_local_maps_are_not() {
+    let flags = [
+        "--node-count",
+        "2",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "4",
+        "--rate",
+        "100",
+        "--latency",
+        "5",
+    ];
+    let (report, _) = misbehave("lin-kv-proxy", "tok-linkv-proxy", "lin-kv", &flags);
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    assert!(
+        r["workload"]["results"]["0"]["op-count"].as_u64().unwrap() > 100,
+        "{r:#}"
+    );
+
+    let (report, _) = misbehave("lin-kv-local", "tok-linkv-local", "lin-kv", &flags);
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
+    assert_eq!(r["workload"]["failures"], serde_json::json!([0]));
+    let explanation = r["workload"]["results"]["0"]["explanation"]
+        .as_str()
+        .unwrap();
+    assert!(
+        explanation.contains("no order of the operations"),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn lin_kv_refuses_a_concurrency_that_is_not_a_multiple_of_2n() {
+    let bin = env!("CARGO_BIN_EXE_misbehave");
+    let cli = Cli::try_parse_from([
+        "test",
+        "-w",
+        "lin-kv",
+        "--bin",
+        bin,
+        "lin-kv-proxy",
+        "tok-linkv-c",
+        "--node-count",
+        "2",
+        "--concurrency",
+        "3",
+        "--time-limit",
+        "1",
+    ])
+    .unwrap();
+    let options = cli.args.resolve().unwrap();
+    let workload = glomers::workload::by_name("lin-kv").unwrap();
+    let outcome = run_test(&options, Arc::from(workload), &store(), Progress::Quiet);
+    let text = match outcome {
+        Ok(report) => format!("{:?}", report.outcome),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("multiple of 2n"), "{text}");
+    assert_no_process_left("tok-linkv-c");
+}

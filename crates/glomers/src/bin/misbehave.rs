@@ -16,6 +16,8 @@
 //! - `counter-rmw`: a g-counter that keeps one shared key in `seq-kv` with a read-then-cas
 //!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
 //! - `g-set-local`: a g-set whose nodes never share their elements (valid on one node only);
+//! - `lin-kv-proxy`: lin-kv requests forwarded to the lin-kv service (linearizable);
+//! - `lin-kv-local`: lin-kv served from each node's own map (stale across nodes);
 //! - `kafka-local`: kafka logs kept per node, offsets assigned without coordination;
 //! - `txn-dirty`: a txn store that applies each write the moment it runs, streams every
 //!   write (intermediate ones too) to its peers one message at a time, and answers every
@@ -44,7 +46,20 @@ enum Payload {
     Broadcast {
         message: Value,
     },
-    Read,
+    Read {
+        /// lin-kv's key.
+        #[serde(default)]
+        key: Option<Value>,
+    },
+    Write {
+        key: Value,
+        value: Value,
+    },
+    Cas {
+        key: Value,
+        from: Value,
+        to: Value,
+    },
     Share {
         message: Value,
     },
@@ -89,6 +104,11 @@ enum Token {
         src: String,
         msg_id: Option<u64>,
     },
+    /// lin-kv-proxy: a client request forwarded to the lin-kv service.
+    Relay {
+        src: String,
+        msg_id: Option<u64>,
+    },
 }
 
 const KV_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -104,6 +124,51 @@ struct Misbehave {
     values: Vec<Value>,
     logs: std::collections::BTreeMap<String, Vec<Value>>,
     registers: std::collections::BTreeMap<String, Value>,
+}
+
+impl Misbehave {
+    /// lin-kv requests: `lin-kv-proxy` forwards them to the lin-kv service (linearizable);
+    /// `lin-kv-local` serves them from this node's own map (stale across nodes).
+    fn lin_kv(
+        &mut self,
+        ctx: &mut Context<Self>,
+        src: String,
+        msg_id: Option<u64>,
+        request: Value,
+    ) {
+        if self.mode == "lin-kv-proxy" {
+            ctx.rpc("lin-kv", &request, KV_TIMEOUT, Token::Relay { src, msg_id });
+            return;
+        }
+        let key = request["key"].to_string();
+        let current = self.registers.get(&key).cloned();
+        match (request["type"].as_str(), current) {
+            (Some("read"), Some(v)) => {
+                ctx.reply_to(&src, msg_id, &json!({"type": "read_ok", "value": v}))
+            }
+            (Some("write"), _) => {
+                self.registers.insert(key, request["value"].clone());
+                ctx.reply_to(&src, msg_id, &json!({"type": "write_ok"}));
+            }
+            (Some("cas"), Some(v)) if v == request["from"] => {
+                self.registers.insert(key, request["to"].clone());
+                ctx.reply_to(&src, msg_id, &json!({"type": "cas_ok"}));
+            }
+            (Some("cas"), Some(_)) => ctx.reply_error(
+                &src,
+                msg_id,
+                &ErrorBody::new(
+                    maelstrom::ErrorCode::PRECONDITION_FAILED,
+                    "from does not match",
+                ),
+            ),
+            _ => ctx.reply_error(
+                &src,
+                msg_id,
+                &ErrorBody::new(maelstrom::ErrorCode::KEY_DOES_NOT_EXIST, "no such key"),
+            ),
+        }
+    }
 }
 
 impl Node for Misbehave {
@@ -258,7 +323,7 @@ impl Node for Misbehave {
                 self.values.push(element);
                 ctx.reply_to(&r.src, r.msg_id, &json!({"type": "add_ok"}));
             }
-            Payload::Read if self.mode == "g-set-local" => ctx.reply_to(
+            Payload::Read { .. } if self.mode == "g-set-local" => ctx.reply_to(
                 &r.src,
                 r.msg_id,
                 &json!({"type": "read_ok", "value": self.values}),
@@ -271,7 +336,7 @@ impl Node for Misbehave {
                 };
                 SEQ_KV.read(ctx, "counter", KV_TIMEOUT, token);
             }
-            Payload::Read if self.mode == "counter-rmw" => {
+            Payload::Read { .. } if self.mode == "counter-rmw" => {
                 SEQ_KV.read(
                     ctx,
                     "counter",
@@ -282,7 +347,22 @@ impl Node for Misbehave {
                     },
                 );
             }
-            Payload::Read => ctx.reply_to(
+            Payload::Read { key: Some(key) } => {
+                self.lin_kv(ctx, r.src, r.msg_id, json!({"type": "read", "key": key}))
+            }
+            Payload::Write { key, value } => self.lin_kv(
+                ctx,
+                r.src,
+                r.msg_id,
+                json!({"type": "write", "key": key, "value": value}),
+            ),
+            Payload::Cas { key, from, to } => self.lin_kv(
+                ctx,
+                r.src,
+                r.msg_id,
+                json!({"type": "cas", "key": key, "from": from, "to": to}),
+            ),
+            Payload::Read { .. } => ctx.reply_to(
                 &r.src,
                 r.msg_id,
                 &json!({"type": "read_ok", "messages": self.values}),
@@ -293,6 +373,17 @@ impl Node for Misbehave {
 
     fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token, result: RpcResult) {
         match token {
+            Token::Relay { src, msg_id } => match result {
+                Ok(reply) => {
+                    let mut body = reply.body;
+                    if let Some(b) = body.as_object_mut() {
+                        b.remove("in_reply_to");
+                        b.remove("msg_id");
+                    }
+                    ctx.reply_to(&src, msg_id, &body);
+                }
+                Err(e) => ctx.reply_error(&src, msg_id, &e),
+            },
             Token::AddRead { delta, src, msg_id } => match read_value::<i64>(result) {
                 Ok(current) => {
                     let from = current.unwrap_or(0);

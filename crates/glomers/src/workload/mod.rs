@@ -6,6 +6,7 @@ pub mod counter;
 pub mod echo;
 pub mod g_set;
 pub mod kafka;
+pub mod lin_kv;
 pub mod txn_rw_register;
 pub mod unique_ids;
 
@@ -91,6 +92,13 @@ impl Completion {
 pub trait Generator: Send {
     /// The next main-phase operation; `now` is the time since the run started.
     fn next(&mut self, rng: &mut Pcg64Mcg, now: Duration) -> Invocation;
+
+    /// The next main-phase operation for worker thread `thread` (lin-kv's generator gives
+    /// each group of threads its own key and reserves some threads for reads); by default
+    /// the thread does not matter.
+    fn next_for(&mut self, _thread: usize, rng: &mut Pcg64Mcg, now: Duration) -> Invocation {
+        self.next(rng, now)
+    }
 
     /// Learns how an operation by worker thread `thread` ended (kafka's generator steers
     /// assigns and its final phase by what was sent and polled).
@@ -207,6 +215,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
         "g-counter" => Some(Box::new(counter::Counter::G)),
         "g-set" => Some(Box::new(g_set::GSet)),
         "kafka" => Some(Box::new(kafka::Kafka)),
+        "lin-kv" => Some(Box::new(lin_kv::LinKv)),
         "pn-counter" => Some(Box::new(counter::Counter::PN)),
         "echo" => Some(Box::new(echo::Echo)),
         "txn-rw-register" => Some(Box::new(txn_rw_register::TxnRwRegister)),
