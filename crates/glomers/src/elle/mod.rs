@@ -7,8 +7,10 @@
 //! | models, anomalies and which prohibits what | [`models`] |
 //! | the dependency graph and its components | [`graph`] |
 //! | finding and naming cycles | [`cycles`] |
+//! | verdict rules, order edges, explanations, the result map | [`common`] |
 //! | the rw-register analysis | [`rw_register`] |
 
+pub mod common;
 pub mod cycles;
 pub mod graph;
 pub mod models;

@@ -14,16 +14,15 @@
 //! 3. Non-cycle anomalies (`internal`, `G1a`, `G1b`, `lost-update`) and cycle anomalies
 //!    per strongly connected component ([`super::cycles`]), judged against the models.
 
-use super::cycles::{self, Cycle, CycleExists};
-use super::graph::{rel_name, Rels, TxnGraph, Why, DATA, PROCESS, REALTIME, RW, WR, WW};
+use super::common::{
+    cycle_anomalies, explain_cycle, key_class, link_order, order_step, result_map, Interner,
+    Judgement, Meta,
+};
+use super::graph::{Rels, TxnGraph, Why, RW, WR, WW};
 use super::models;
-use crate::history::{pair_client_ops, Op, OpType, Process};
+use crate::history::{pair_client_ops, Op, OpType};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
-
-/// How long the typed cycle search may spend on one component (Elle's budget).
-pub const CYCLE_SEARCH_BUDGET: Duration = Duration::from_millis(1000);
 
 /// The interned `nil` value.
 const NIL: u32 = 0;
@@ -39,48 +38,12 @@ struct Mop {
 /// One completed transaction.
 #[derive(Debug, Clone)]
 struct Txn {
-    /// Index of the completion in the history slice.
-    completion: usize,
-    /// Index of the invocation in the history slice.
-    invocation: usize,
-    kind: OpType,
-    process: Process,
+    meta: Meta,
     mops: Vec<Mop>,
     /// Keys to the value of the first mop on them, when that mop is a read.
     ext_reads: Vec<(u32, u32)>,
     /// Keys to the last value written.
     ext_writes: Vec<(u32, u32)>,
-}
-
-/// Interns keys and values by their JSON text, so that `1` and `1.0` (and `"1"`) differ,
-/// as they do under Clojure's `=`.
-#[derive(Default)]
-struct Interner {
-    ids: HashMap<String, u32>,
-    values: Vec<Value>,
-}
-
-impl Interner {
-    fn new() -> Self {
-        let mut i = Interner::default();
-        i.intern(&Value::Null);
-        i
-    }
-
-    fn intern(&mut self, v: &Value) -> u32 {
-        let text = v.to_string();
-        if let Some(id) = self.ids.get(&text) {
-            return *id;
-        }
-        let id = self.values.len() as u32;
-        self.ids.insert(text, id);
-        self.values.push(v.clone());
-        id
-    }
-
-    fn value(&self, id: u32) -> &Value {
-        &self.values[id as usize]
-    }
 }
 
 /// Why the analysis could not run (the workload result becomes `unknown`).
@@ -110,18 +73,6 @@ pub enum AnalysisError {
         /// What is wrong.
         problem: String,
     },
-}
-
-fn key_class(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nil",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_f64() => "double",
-        Value::Number(_) => "long",
-        Value::String(_) => "string",
-        Value::Array(_) => "vector",
-        Value::Object(_) => "map",
-    }
 }
 
 fn parse_mops(
@@ -189,7 +140,7 @@ type VersionGraphs = BTreeMap<u32, BTreeSet<(u32, u32)>>;
 fn initial_state_versions(txns: &[Txn]) -> VersionGraphs {
     let mut g = VersionGraphs::new();
     for t in txns {
-        let reads = if t.kind == OpType::Ok {
+        let reads = if t.meta.kind == OpType::Ok {
             &t.ext_reads[..]
         } else {
             &[]
@@ -205,7 +156,7 @@ fn initial_state_versions(txns: &[Txn]) -> VersionGraphs {
 
 fn writes_follow_reads_versions(txns: &[Txn]) -> VersionGraphs {
     let mut g = VersionGraphs::new();
-    for t in txns.iter().filter(|t| t.kind == OpType::Ok) {
+    for t in txns.iter().filter(|t| t.meta.kind == OpType::Ok) {
         for &(k, v) in &t.ext_reads {
             if v == NIL {
                 continue;
@@ -227,7 +178,7 @@ fn writes_follow_reads_versions(txns: &[Txn]) -> VersionGraphs {
 /// which is what lets dirty writes (G0) show up as ww cycles (Maelstrom issue 56).
 fn intra_txn_versions(txns: &[Txn]) -> VersionGraphs {
     let mut g = VersionGraphs::new();
-    for t in txns.iter().filter(|t| t.kind == OpType::Ok) {
+    for t in txns.iter().filter(|t| t.meta.kind == OpType::Ok) {
         // Per key: the current state and whether this transaction wrote it.
         let mut state: BTreeMap<u32, (u32, bool)> = BTreeMap::new();
         for m in &t.mops {
@@ -318,7 +269,7 @@ type Index = HashMap<(u32, u32), Vec<u32>>;
 fn index(txns: &[Txn], pick: impl Fn(&Txn) -> Vec<(u32, u32)>) -> Index {
     let mut idx: Index = HashMap::new();
     for (i, t) in txns.iter().enumerate() {
-        if t.kind != OpType::Ok {
+        if t.meta.kind != OpType::Ok {
             continue;
         }
         for kv in pick(t) {
@@ -346,19 +297,8 @@ pub fn check(
     history: &[Op],
     consistency_models: &[String],
 ) -> Result<Map<String, Value>, AnalysisError> {
-    let model_names = models::validate(consistency_models)?;
-    let prohibited = models::prohibited_by(&model_names);
-    let mut reportable = prohibited.clone();
-    reportable.extend(models::UNKNOWN_ANOMALIES.iter().map(|s| s.to_string()));
-    let extra: Rels = if reportable.iter().any(|a| a.ends_with("-realtime")) {
-        REALTIME
-    } else if reportable.iter().any(|a| a.ends_with("-process")) {
-        PROCESS
-    } else {
-        0
-    };
-
-    let mut interner = Interner::new();
+    let judgement = Judgement::new(consistency_models)?;
+    let mut interner = Interner::default();
     let mut key_classes = BTreeSet::new();
     let mut txns = Vec::new();
     for (inv, completion) in pair_client_ops(history) {
@@ -370,16 +310,18 @@ pub fn check(
         let mops = parse_mops(op, &mut interner, &mut key_classes)?;
         let (ext_reads, ext_writes) = externals(&mops);
         txns.push(Txn {
-            completion: c,
-            invocation: inv,
-            kind: op.kind,
-            process: op.process,
+            meta: Meta {
+                completion: c,
+                invocation: inv,
+                kind: op.kind,
+                process: op.process,
+            },
             mops,
             ext_reads,
             ext_writes,
         });
     }
-    txns.sort_by_key(|t| t.completion);
+    txns.sort_by_key(|t| t.meta.completion);
     if key_classes.len() > 1 {
         return Err(AnalysisError::KeyTypes(format!("{key_classes:?}")));
     }
@@ -403,11 +345,8 @@ pub fn check(
             }));
     }
     analysis.link_data(&versions)?;
-    match extra {
-        REALTIME => analysis.link_realtime(),
-        PROCESS => analysis.link_process(),
-        _ => {}
-    }
+    let metas: Vec<Meta> = analysis.txns.iter().map(|t| t.meta).collect();
+    link_order(&mut analysis.graph, history.len(), &metas, judgement.extra);
     analysis.graph.freeze();
 
     for (name, cases) in [
@@ -422,111 +361,24 @@ pub fn check(
     }
 
     let empty_graph = analysis.graph.edge_count() == 0;
-    let mut cycles: Vec<Cycle> = Vec::new();
-    let mut exists: Vec<CycleExists> = Vec::new();
-    for component in analysis.graph.sccs(DATA | extra, None) {
-        let findings = cycles::search_component(
-            &analysis.graph,
-            &component,
-            &reportable,
-            extra,
-            CYCLE_SEARCH_BUDGET,
-        );
-        if let Some(type_) = findings.timed_out {
-            anomalies
-                .entry("cycle-search-timeout".into())
-                .or_default()
-                .push(json!({"anomaly-spec-type": type_, "scc-size": component.len()}));
-        }
-        cycles.extend(findings.cycles);
-        exists.extend(findings.exists);
-    }
-    for (name, list) in cycles::by_type(cycles) {
-        let cases = list.iter().map(|c| analysis.explain_cycle(c)).collect();
-        anomalies.insert(name, cases);
-    }
-    for e in exists {
-        let scc: Vec<u64> = e
-            .scc
-            .iter()
-            .map(|t| analysis.history[analysis.txns[*t as usize].completion].index)
-            .collect();
-        anomalies.entry(e.anomaly.clone()).or_default().push(json!({
-            "type": e.anomaly, "not": e.not, "subgraph": e.subgraph,
-            "scc-size": scc.len(), "scc": scc,
-        }));
-    }
-
-    Ok(result_map(
-        &anomalies,
-        empty_graph,
-        &prohibited,
-        &reportable,
-    ))
-}
-
-/// Elle's result map: valid unless a prohibited anomaly was found; `unknown` when only
-/// inconclusive ones were.
-fn result_map(
-    anomalies: &BTreeMap<String, Vec<Value>>,
-    empty_graph: bool,
-    prohibited: &BTreeSet<String>,
-    reportable: &BTreeSet<String>,
-) -> Map<String, Value> {
-    let mut all: BTreeMap<String, Value> = anomalies
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::Array(v.clone())))
-        .collect();
-    if empty_graph {
-        all.insert("empty-transaction-graph".into(), Value::Bool(true));
-    }
-    let mut shown: BTreeMap<String, Value> = all
-        .iter()
-        .filter(|(k, _)| reportable.contains(*k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    // A concrete anomaly makes a "cycle exists somewhere" report for the same model moot.
-    let others: Vec<&str> = shown
-        .keys()
-        .filter(|k| !k.ends_with("-cycle-exists"))
-        .map(String::as_str)
-        .collect();
-    let impossible = models::impossible_models(others);
-    shown.retain(|k, _| {
-        k.strip_suffix("-cycle-exists")
-            .is_none_or(|model| !impossible.contains(model))
-    });
-    let mut result = Map::new();
-    if shown.is_empty() {
-        result.insert("valid?".into(), Value::Bool(true));
-        return result;
-    }
-    let bad = shown.keys().any(|k| prohibited.contains(k));
-    result.insert(
-        "valid?".into(),
-        if bad {
-            Value::Bool(false)
-        } else {
-            json!("unknown")
+    cycle_anomalies(
+        &analysis.graph,
+        history,
+        &metas,
+        &judgement,
+        &mut anomalies,
+        |cycle| {
+            explain_cycle(history, &metas, cycle, |pair, rel, names| {
+                analysis.explain_step(pair, rel, names, &metas)
+            })
         },
     );
-    result.insert(
-        "anomaly-types".into(),
-        json!(shown.keys().collect::<Vec<_>>()),
-    );
-    result.insert(
-        "anomalies".into(),
-        Value::Object(shown.into_iter().collect()),
-    );
-    let (not, also_not) = models::boundary(all.keys().map(String::as_str));
-    result.insert("not".into(), json!(not));
-    result.insert("also-not".into(), json!(also_not));
-    result
+    Ok(result_map(&anomalies, empty_graph, &judgement))
 }
 
 impl Analysis<'_> {
     fn op_json(&self, t: &Txn) -> Value {
-        serde_json::to_value(&self.history[t.completion]).unwrap_or(Value::Null)
+        serde_json::to_value(&self.history[t.meta.completion]).unwrap_or(Value::Null)
     }
 
     fn mop_json(&self, m: &Mop) -> Value {
@@ -572,7 +424,7 @@ impl Analysis<'_> {
                         value: self.interner.value(v).to_string(),
                         ops: ws
                             .iter()
-                            .map(|w| self.history[self.txns[*w as usize].completion].index)
+                            .map(|w| self.history[self.txns[*w as usize].meta.completion].index)
                             .collect(),
                     })
                 }
@@ -602,53 +454,8 @@ impl Analysis<'_> {
         Ok(())
     }
 
-    /// Elle's transitive reduction of real-time order: each `ok` completion precedes the
-    /// completions of later invocations, until another `ok` completion covers it.
-    fn link_realtime(&mut self) {
-        let mut by_completion: HashMap<usize, u32> = HashMap::new();
-        let mut by_invocation: HashMap<usize, u32> = HashMap::new();
-        for (i, t) in self.txns.iter().enumerate() {
-            by_completion.insert(t.completion, i as u32);
-            by_invocation.insert(t.invocation, i as u32);
-        }
-        let mut buffer: Vec<u32> = Vec::new();
-        let mut preceded: HashMap<u32, Vec<u32>> = HashMap::new();
-        for position in 0..self.history.len() {
-            if let Some(&t) = by_invocation.get(&position) {
-                for &b in &buffer {
-                    preceded.entry(t).or_default().push(b);
-                    if self.txns[t as usize].kind == OpType::Ok {
-                        self.graph.link(b, t, REALTIME, None);
-                    }
-                }
-            }
-            if let Some(&t) = by_completion.get(&position) {
-                if self.txns[t as usize].kind == OpType::Ok {
-                    if let Some(before) = preceded.remove(&t) {
-                        buffer.retain(|b| !before.contains(b));
-                    }
-                    buffer.push(t);
-                } else {
-                    preceded.remove(&t);
-                }
-            }
-        }
-    }
-
-    fn link_process(&mut self) {
-        let mut last: HashMap<Process, u32> = HashMap::new();
-        for (i, t) in self.txns.iter().enumerate() {
-            if t.kind != OpType::Ok {
-                continue;
-            }
-            if let Some(prev) = last.insert(t.process, i as u32) {
-                self.graph.link(prev, i as u32, PROCESS, None);
-            }
-        }
-    }
-
     fn oks(&self) -> impl Iterator<Item = &Txn> {
-        self.txns.iter().filter(|t| t.kind == OpType::Ok)
+        self.txns.iter().filter(|t| t.meta.kind == OpType::Ok)
     }
 
     /// A read that disagrees with the transaction's own last non-nil state of the key.
@@ -678,7 +485,7 @@ impl Analysis<'_> {
     fn g1a_cases(&self) -> Vec<Value> {
         let mut failed: HashMap<(u32, u32), usize> = HashMap::new();
         for (i, t) in self.txns.iter().enumerate() {
-            if t.kind == OpType::Fail {
+            if t.meta.kind == OpType::Fail {
                 for m in t.mops.iter().filter(|m| m.write) {
                     failed.insert((m.key, m.value), i);
                 }
@@ -715,7 +522,7 @@ impl Analysis<'_> {
             .txns
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
+            .filter(|(_, t)| t.meta.kind == OpType::Ok)
         {
             for m in t.mops.iter().filter(|m| !m.write) {
                 match intermediate.get(&(m.key, m.value)) {
@@ -761,85 +568,37 @@ impl Analysis<'_> {
             .collect()
     }
 
-    fn explain_step(&self, a: u32, b: u32, rel: Rels, names: (&str, &str)) -> (Value, String) {
+    fn explain_step(
+        &self,
+        (a, b): (u32, u32),
+        rel: Rels,
+        names: (&str, &str),
+        metas: &[Meta],
+    ) -> (Value, String) {
         let (an, bn) = names;
         let why = self.graph.why(a, b, rel);
         let text = |v: u32| self.interner.value(v).to_string();
+        let value = |v: u32| self.interner.value(v).clone();
         match (rel, why) {
             (WR, Some(w)) => (
-                json!({"type": "wr", "key": self.interner.value(w.key), "value": self.interner.value(w.value)}),
+                json!({"type": "wr", "key": value(w.key), "value": value(w.value)}),
                 format!("{an} wrote {} = {}, which was read by {bn}", text(w.key), text(w.value)),
             ),
             (WW, Some(w)) => (
-                json!({"type": "ww", "key": self.interner.value(w.key), "value": self.interner.value(w.value), "value'": self.interner.value(w.value2)}),
+                json!({"type": "ww", "key": value(w.key), "value": value(w.value), "value'": value(w.value2)}),
                 format!(
                     "{an} set key {} to {}, and {bn} set it to {}, which came later in the version order",
                     text(w.key), text(w.value), text(w.value2)
                 ),
             ),
             (RW, Some(w)) => (
-                json!({"type": "rw", "key": self.interner.value(w.key), "value": self.interner.value(w.value), "value'": self.interner.value(w.value2)}),
+                json!({"type": "rw", "key": value(w.key), "value": value(w.value), "value'": value(w.value2)}),
                 format!(
                     "{an} read key {} = {}, and {bn} set it to {}, which came later in the version order",
                     text(w.key), text(w.value), text(w.value2)
                 ),
             ),
-            (REALTIME, _) => {
-                let ta = &self.txns[a as usize];
-                let tb = &self.txns[b as usize];
-                (
-                    json!({"type": "realtime", "a'": self.history[ta.completion].index, "b": self.history[tb.invocation].index}),
-                    format!(
-                        "{an} completed at index {}, before the invocation of {bn}, at index {}",
-                        self.history[ta.completion].index, self.history[tb.invocation].index
-                    ),
-                )
-            }
-            (PROCESS, _) => {
-                let p = serde_json::to_string(&self.txns[a as usize].process).unwrap_or_default();
-                (
-                    json!({"type": "process", "process": self.txns[a as usize].process}),
-                    format!("process {p} executed {an} before {bn}"),
-                )
-            }
-            _ => (json!({"type": rel_name(rel)}), format!("{an} precedes {bn}")),
+            _ => order_step(self.history, metas, (a, b), rel, names),
         }
-    }
-
-    /// A cycle as Elle prints it: the transactions, then one sentence per edge.
-    fn explain_cycle(&self, cycle: &Cycle) -> Value {
-        let n = cycle.txns.len();
-        let names: Vec<String> = (1..=n).map(|i| format!("T{i}")).collect();
-        let mut text = String::from("Let:\n");
-        for (name, t) in names.iter().zip(&cycle.txns) {
-            let op = &self.history[self.txns[*t as usize].completion];
-            text.push_str(&format!("  {name} = {}\n", op.text_line()));
-        }
-        text.push_str("\nThen:\n");
-        let mut steps = Vec::new();
-        for i in 0..n {
-            let (a, b) = (cycle.txns[i], cycle.txns[(i + 1) % n]);
-            let (step, sentence) =
-                self.explain_step(a, b, cycle.steps[i], (&names[i], &names[(i + 1) % n]));
-            steps.push(step);
-            if i + 1 < n {
-                text.push_str(&format!(
-                    "  - {} < {}, because {sentence}.\n",
-                    names[i],
-                    names[i + 1]
-                ));
-            } else {
-                text.push_str(&format!(
-                    "  - However, {} < {}, because {sentence}: a contradiction!\n",
-                    names[i], names[0]
-                ));
-            }
-        }
-        json!({
-            "type": cycle.anomaly,
-            "cycle": cycle.txns.iter().map(|t| self.op_json(&self.txns[*t as usize])).collect::<Vec<_>>(),
-            "steps": steps,
-            "explanation": text,
-        })
     }
 }
