@@ -144,8 +144,9 @@ pub enum FieldType {
     Array,
     /// An object.
     Map,
-    /// A transaction: a list (or `null`) of `["r", k, v]` and `["w", k, v]` micro-ops.
-    Txn,
+    /// A transaction: a list (or `null`) of `["r", k, v]` micro-ops and writes
+    /// `[f, k, v]` with this `f` (`w` for registers, `append` for lists).
+    Txn(&'static str),
 }
 
 impl FieldType {
@@ -161,12 +162,12 @@ impl FieldType {
             }
             FieldType::Map => value.is_object(),
             FieldType::Array => value.is_null() || value.is_array(),
-            FieldType::Txn => {
+            FieldType::Txn(write) => {
                 value.is_null()
                     || value.as_array().is_some_and(|mops| {
                         mops.iter().all(|m| {
                             m.as_array()
-                                .is_some_and(|m| m.len() == 3 && (m[0] == "r" || m[0] == "w"))
+                                .is_some_and(|m| m.len() == 3 && (m[0] == "r" || m[0] == write))
                         })
                     })
             }

@@ -1,11 +1,14 @@
 //! Hand-built transactional histories, one per anomaly class, each detected with the right
 //! name under the right models; clean histories that stay valid; and a property test that
-//! random serial executions are always valid, even under strict serializability.
+//! random serial executions are always valid, even under strict serializability. The same
+//! for list-append histories.
 #![allow(clippy::unwrap_used)]
 
 use glomers::history::{Op, OpType, Process};
 use glomers::options::TestOptions;
+use glomers::workload::txn_list_append::TxnListAppend;
 use glomers::workload::txn_rw_register::{check, TxnGenerator};
+use glomers::workload::Workload;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Value};
@@ -74,6 +77,15 @@ impl H {
     fn with_an_edge(&mut self) -> &mut Self {
         self.txn(7, json!([["w", 99, 1]]))
             .txn(7, json!([["r", 99, 1]]))
+    }
+
+    /// Judged as a txn-list-append history.
+    fn check_append(&self, model: &str) -> Value {
+        let options = TestOptions {
+            consistency_models: vec![model.to_owned()],
+            ..TestOptions::example("txn-list-append")
+        };
+        TxnListAppend.check(&self.0, &options)
     }
 
     fn check(&self, model: &str) -> Value {
@@ -383,6 +395,176 @@ fn random_serial_histories_are_always_valid() {
             "read-uncommitted",
         ] {
             let result = check(&history, &[model.to_owned()]);
+            assert_eq!(
+                result["valid?"],
+                json!(true),
+                "seed {seed}, {model}: {result:#}"
+            );
+        }
+    }
+}
+
+// List append.
+
+#[test]
+fn append_orders_that_disagree_are_incompatible() {
+    let mut h = H::default();
+    h.txn(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["append", "x", 2]]))
+        .txn(2, json!([["r", "x", [1, 2]]]))
+        .txn(3, json!([["r", "x", [2, 1]]]));
+    assert_invalid_with(&h.check_append("read-committed"), "incompatible-order");
+}
+
+#[test]
+fn append_aborted_intermediate_and_dirty_update() {
+    let mut h = H::default();
+    h.failed(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["append", "x", 2]]))
+        .txn(2, json!([["r", "x", [1, 2]]]));
+    let result = h.check_append("read-committed");
+    assert_invalid_with(&result, "G1a");
+    assert_invalid_with(&result, "dirty-update");
+
+    let mut h = H::default();
+    h.txn(0, json!([["append", "x", 1], ["append", "x", 2]]))
+        .txn(1, json!([["r", "x", [1]]]));
+    assert_invalid_with(&h.check_append("read-committed"), "G1b");
+}
+
+#[test]
+fn append_write_cycles_are_g0_and_read_cycles_g1c() {
+    let mut h = H::default();
+    h.concurrent(
+        (0, json!([["append", "x", 1], ["append", "y", 1]])),
+        (1, json!([["append", "x", 2], ["append", "y", 2]])),
+    )
+    .txn(2, json!([["r", "x", [1, 2]], ["r", "y", [2, 1]]]));
+    let result = h.check_append("read-uncommitted");
+    assert_invalid_with(&result, "G0");
+    let explanation = result["anomalies"]["G0"][0]["explanation"]
+        .as_str()
+        .unwrap();
+    assert!(explanation.contains("appended 2 after"), "{explanation}");
+
+    let mut h = H::default();
+    h.concurrent(
+        (0, json!([["append", "x", 1], ["r", "y", [1]]])),
+        (1, json!([["append", "y", 1], ["r", "x", [1]]])),
+    );
+    assert_invalid_with(&h.check_append("read-committed"), "G1c");
+}
+
+#[test]
+fn append_stale_reads_internal_future_duplicates_and_lost_updates() {
+    let mut h = H::default();
+    h.txn(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["r", "x", null]]));
+    assert_invalid_with(
+        &h.check_append("strict-serializable"),
+        "G-single-item-realtime",
+    );
+    assert_valid(&h.check_append("serializable"));
+
+    let mut h = H::default();
+    h.txn(0, json!([["append", "x", 1], ["r", "x", [2]]]))
+        .txn(1, json!([["append", "x", 2]]))
+        .txn(2, json!([["r", "x", [2, 1]], ["append", "x", 3]]))
+        .txn(3, json!([["r", "y", [5, 5]]]))
+        .txn(4, json!([["append", "y", 5]]));
+    let result = h.check_append("serializable");
+    for anomaly in ["internal", "duplicate-elements"] {
+        assert_invalid_with(&result, anomaly);
+    }
+    let mut h = H::default();
+    h.txn(0, json!([["r", "x", [1]], ["append", "x", 1]]));
+    assert_invalid_with(&h.check_append("read-atomic"), "future-read");
+
+    let mut h = H::default();
+    h.concurrent(
+        (0, json!([["r", "x", null], ["append", "x", 1]])),
+        (1, json!([["r", "x", null], ["append", "x", 2]])),
+    )
+    .txn(2, json!([["r", "x", [1, 2]]]));
+    assert_invalid_with(&h.check_append("repeatable-read"), "lost-update");
+    assert_valid(&h.check_append("read-committed"));
+}
+
+#[test]
+fn append_histories_upstream_cannot_judge_are_unknown() {
+    // No dependency at all: Elle's empty transaction graph is `unknown` here (no wrapper).
+    let mut h = H::default();
+    h.txn(0, json!([["r", "x", null]]));
+    assert_eq!(h.check_append("read-committed")["valid?"], json!("unknown"));
+    // An element nobody appended.
+    let mut h = H::default();
+    h.txn(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["r", "x", [1, 9]]]));
+    let result = h.check_append("read-committed");
+    assert_eq!(result["valid?"], json!("unknown"), "{result:#}");
+    assert!(result["error"]
+        .as_str()
+        .unwrap()
+        .contains("No transaction wrote"));
+    // The same element appended twice.
+    let mut h = H::default();
+    h.txn(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["append", "x", 1]]));
+    assert_eq!(h.check_append("read-committed")["valid?"], json!("unknown"));
+}
+
+/// Serial executions of list transactions, some failed, some indeterminate.
+fn serial_append_history(seed: u64, count: usize) -> Vec<Op> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let options = TestOptions {
+        key_count: Some(3 + seed % 5),
+        max_txn_length: 1 + seed % 6,
+        ..TestOptions::example("txn-list-append")
+    };
+    let mut generator = TxnGenerator::with_writes(&options, "append");
+    let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut h = H::default();
+    let mut processes = [0u64, 1, 2, 3];
+    for _ in 0..count {
+        let slot = rng.gen_range(0..processes.len());
+        let p = processes[slot];
+        let txn = generator.txn(&mut rng);
+        let outcome = rng.gen_range(0..20);
+        let apply = outcome < 19 && !(outcome == 18 && rng.gen_bool(0.5));
+        let mut scratch = lists.clone();
+        let mut done = Vec::new();
+        for m in txn.as_array().unwrap() {
+            let key = m[1].to_string();
+            if m[0] == "r" {
+                let seen = scratch.get(&key).map_or(Value::Null, |l| json!(l));
+                done.push(json!(["r", m[1], seen]));
+            } else {
+                scratch.entry(key).or_default().push(m[2].clone());
+                done.push(m.clone());
+            }
+        }
+        if apply {
+            lists = scratch;
+        }
+        h.invoke(p, txn.clone());
+        match outcome {
+            0..=17 => h.ok(p, Value::Array(done)),
+            18 => {
+                processes[slot] += 4;
+                h.push(p, OpType::Info, txn)
+            }
+            _ => h.push(p, OpType::Fail, txn),
+        };
+    }
+    h.0
+}
+
+#[test]
+fn random_serial_append_histories_are_always_valid() {
+    for seed in 0..100 {
+        let h = H(serial_append_history(seed, 300));
+        for model in ["strict-serializable", "serializable", "read-committed"] {
+            let result = h.check_append(model);
             assert_eq!(
                 result["valid?"],
                 json!(true),

@@ -598,3 +598,30 @@ fn lin_kv_refuses_a_concurrency_that_is_not_a_multiple_of_2n() {
     assert!(text.contains("multiple of 2n"), "{text}");
     assert_no_process_left("tok-linkv-c");
 }
+
+#[test]
+fn list_append_is_strict_serializable_on_one_node_only() {
+    let flags = ["--time-limit", "3", "--rate", "200", "--concurrency", "4"];
+    let (report, _) = misbehave(
+        "list-append-local",
+        "tok-append-one",
+        "txn-list-append",
+        &[&flags[..], &["--node-count", "1"]].concat(),
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+
+    let (report, _) = misbehave(
+        "list-append-local",
+        "tok-append-two",
+        "txn-list-append",
+        &[&flags[..], &["--node-count", "2"]].concat(),
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
+    let types = r["workload"]["anomaly-types"].as_array().unwrap();
+    assert!(
+        types.contains(&serde_json::json!("incompatible-order")),
+        "{types:?}"
+    );
+}

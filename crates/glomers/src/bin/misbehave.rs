@@ -18,6 +18,8 @@
 //! - `g-set-local`: a g-set whose nodes never share their elements (valid on one node only);
 //! - `lin-kv-proxy`: lin-kv requests forwarded to the lin-kv service (linearizable);
 //! - `lin-kv-local`: lin-kv served from each node's own map (stale across nodes);
+//! - `list-append-local`: txn-list-append served from each node's own lists, each
+//!   transaction atomically (strict serializable on one node only);
 //! - `kafka-local`: kafka logs kept per node, offsets assigned without coordination;
 //! - `txn-dirty`: a txn store that applies each write the moment it runs, streams every
 //!   write (intermediate ones too) to its peers one message at a time, and answers every
@@ -124,6 +126,7 @@ struct Misbehave {
     values: Vec<Value>,
     logs: std::collections::BTreeMap<String, Vec<Value>>,
     registers: std::collections::BTreeMap<String, Value>,
+    lists: std::collections::BTreeMap<String, Vec<Value>>,
 }
 
 impl Misbehave {
@@ -187,6 +190,7 @@ impl Node for Misbehave {
             values: Vec::new(),
             logs: Default::default(),
             registers: Default::default(),
+            lists: Default::default(),
         }
     }
 
@@ -242,6 +246,21 @@ impl Node for Misbehave {
                 ctx.reply_to(&r.src, r.msg_id, &json!({"type": "generate_ok", "id": id}));
             }
             Payload::Noise => {}
+            Payload::Txn { mut txn } if self.mode == "list-append-local" => {
+                for (f, key, value) in &mut txn {
+                    let list = self.lists.entry(key.to_string()).or_default();
+                    if f == "r" {
+                        *value = if list.is_empty() {
+                            Value::Null
+                        } else {
+                            json!(list)
+                        };
+                    } else {
+                        list.push(value.clone());
+                    }
+                }
+                ctx.reply_to(&r.src, r.msg_id, &json!({"type": "txn_ok", "txn": txn}));
+            }
             Payload::Txn { mut txn } => {
                 let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
                 for (f, key, value) in &mut txn {

@@ -9,9 +9,11 @@
 //! | finding and naming cycles | [`cycles`] |
 //! | verdict rules, order edges, explanations, the result map | [`common`] |
 //! | the rw-register analysis | [`rw_register`] |
+//! | the list-append analysis | [`list_append`] |
 
 pub mod common;
 pub mod cycles;
 pub mod graph;
+pub mod list_append;
 pub mod models;
 pub mod rw_register;

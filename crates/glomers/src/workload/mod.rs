@@ -7,6 +7,7 @@ pub mod echo;
 pub mod g_set;
 pub mod kafka;
 pub mod lin_kv;
+pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;
 
@@ -218,6 +219,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
         "lin-kv" => Some(Box::new(lin_kv::LinKv)),
         "pn-counter" => Some(Box::new(counter::Counter::PN)),
         "echo" => Some(Box::new(echo::Echo)),
+        "txn-list-append" => Some(Box::new(txn_list_append::TxnListAppend)),
         "txn-rw-register" => Some(Box::new(txn_rw_register::TxnRwRegister)),
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
         _ => None,

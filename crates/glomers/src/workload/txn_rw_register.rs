@@ -17,7 +17,7 @@ use std::time::Duration;
 
 const TXN_OK: ResponseSchema = ResponseSchema {
     kind: "txn_ok",
-    required: &[("txn", FieldType::Txn)],
+    required: &[("txn", FieldType::Txn("w"))],
 };
 
 /// Elle's default (there is no CLI flag for it).
@@ -34,6 +34,8 @@ pub struct TxnRwRegister;
 /// `max-writes-per-key` is replaced in its pool position by a fresh key and the draw is
 /// repeated.
 pub struct TxnGenerator {
+    /// `w` for registers, `append` for lists.
+    write_f: &'static str,
     active: Vec<u64>,
     next_write: BTreeMap<u64, u64>,
     min_length: u64,
@@ -42,10 +44,16 @@ pub struct TxnGenerator {
 }
 
 impl TxnGenerator {
-    /// A generator for these options.
+    /// A generator of register writes (`w`) for these options.
     pub fn new(options: &TestOptions) -> Self {
+        Self::with_writes(options, "w")
+    }
+
+    /// A generator whose writes are called `write_f` (`append` for txn-list-append).
+    pub fn with_writes(options: &TestOptions, write_f: &'static str) -> Self {
         let key_count = options.key_count.unwrap_or(DEFAULT_KEY_COUNT).max(1);
         TxnGenerator {
+            write_f,
             active: (0..key_count).collect(),
             next_write: BTreeMap::new(),
             min_length: MIN_TXN_LENGTH,
@@ -82,7 +90,7 @@ impl TxnGenerator {
                 continue;
             }
             self.next_write.insert(key, value + 1);
-            mops.push(json!(["w", key, value]));
+            mops.push(json!([self.write_f, key, value]));
         }
         Value::Array(mops)
     }

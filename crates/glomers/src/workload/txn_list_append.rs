@@ -1,0 +1,64 @@
+//! The txn-list-append workload (spec: workloads §9): transactions of reads and appends of
+//! unique elements over lists, Elle's `wr-txns` generator with `append` for `w`, checked by
+//! Elle's list-append analysis ([`crate::elle::list_append`]) against
+//! `--consistency-models`. There is no Maelstrom wrapper: an empty graph or a search timeout
+//! gives `unknown`.
+
+use super::txn_rw_register::TxnGenerator;
+use super::{Call, Completion, Generator, Invocation, Workload};
+use crate::client::{Client, FieldType, ResponseSchema};
+use crate::elle::list_append;
+use crate::history::Op;
+use crate::options::TestOptions;
+use serde_json::{json, Value};
+
+const TXN_OK: ResponseSchema = ResponseSchema {
+    kind: "txn_ok",
+    required: &[("txn", FieldType::Txn("append"))],
+};
+
+/// The txn-list-append workload.
+pub struct TxnListAppend;
+
+impl Workload for TxnListAppend {
+    fn name(&self) -> &'static str {
+        "txn-list-append"
+    }
+
+    fn generator(&self, options: &TestOptions) -> Box<dyn Generator> {
+        Box::new(TxnGenerator::with_writes(options, "append"))
+    }
+
+    fn reusable_client(&self) -> bool {
+        true
+    }
+
+    fn idempotent(&self, _f: &str) -> bool {
+        false
+    }
+
+    fn invoke(
+        &self,
+        client: &mut Client,
+        node: &str,
+        invocation: &Invocation,
+        options: &TestOptions,
+    ) -> Completion {
+        let request = json!({"type": "txn", "txn": invocation.value});
+        Call::new(self, client, node, invocation, options).call(request, &TXN_OK, |mut r| {
+            r.remove("txn").unwrap_or(Value::Null)
+        })
+    }
+
+    fn check(&self, history: &[Op], options: &TestOptions) -> Value {
+        let models = if options.consistency_models.is_empty() {
+            vec!["strict-serializable".to_owned()]
+        } else {
+            options.consistency_models.clone()
+        };
+        match list_append::check(history, &models) {
+            Ok(result) => Value::Object(result),
+            Err(error) => json!({"valid?": "unknown", "error": error.to_string()}),
+        }
+    }
+}
