@@ -318,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn long_concurrent_histories_are_decided_quickly() {
+    fn long_concurrent_histories_are_decided() {
         // Ten clients, 20,000 operations, each overlapping the next few.
         let mut h = Vec::new();
         let mut value = 0u32;
