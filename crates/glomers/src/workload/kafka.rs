@@ -80,13 +80,9 @@ impl KafkaGenerator {
         }
     }
 
-    /// A slot index, the first slots much likelier than the last (exponential weights from
-    /// 1 down to 1/10).
+    /// A slot index, drawn as Elle draws keys (the last slot hottest).
     fn slot(&self, rng: &mut Pcg64Mcg) -> usize {
-        let n = self.slots.len();
-        let rate = (10f64).ln() / n as f64;
-        let u: f64 = rng.gen::<f64>() * (1.0 - (-rate * n as f64).exp());
-        ((-(1.0 - u).ln() / rate) as usize).min(n - 1)
+        super::elle_key_position(rng, self.slots.len())
     }
 
     /// Keys whose acknowledged sends nobody has polled yet.
@@ -748,7 +744,102 @@ pub fn check(history: &[Op]) -> Value {
     result.insert("bad-error-types".into(), json!(bad));
     result.insert("error-types".into(), json!(types));
     result.insert("info-txn-causes".into(), json!(causes));
+    result.insert(
+        "worst-realtime-lag".into(),
+        worst_realtime_lag(&clients, &invocation_of),
+    );
     Value::Object(result)
+}
+
+/// The highest offset of each key an `ok` or `info` op shows to exist (`-1` for a key
+/// polled empty).
+fn max_offsets(op: &Op) -> BTreeMap<Key, i64> {
+    let mut known: BTreeMap<Key, i64> = BTreeMap::new();
+    for (k, list) in reads_of(op) {
+        let highest = list.iter().filter_map(|(o, _)| *o).max().unwrap_or(-1);
+        let slot = known.entry(k).or_insert(highest);
+        *slot = (*slot).max(highest);
+    }
+    if matches!(op.kind, OpType::Ok | OpType::Info) && op.f == "send" {
+        if let Some((k, _, Some(o))) = send_of(op) {
+            let slot = known.entry(k).or_insert(o);
+            *slot = (*slot).max(o);
+        }
+    }
+    known
+}
+
+/// Upstream's informational `worst-realtime-lag`: over every `ok` poll and every key its
+/// process follows, how long before the poll was invoked the offset after the highest one
+/// the process has seen was already known to exist; the largest such lag, with its poll's
+/// invocation time, process and key. Times in nanoseconds, like the history's (upstream
+/// reports its history's nanoseconds too); `{"time": 0, "lag": 0}` when there is none.
+fn worst_realtime_lag(clients: &[&Op], invocation_of: &HashMap<u64, &Op>) -> Value {
+    // key -> offset -> the earliest time that offset was known to exist.
+    let mut exists_since: HashMap<Key, Vec<Option<u64>>> = HashMap::new();
+    for op in clients {
+        for (k, highest) in max_offsets(op) {
+            let times = exists_since.entry(k).or_default();
+            let mut i = highest;
+            while i >= 0 {
+                let at = i as usize;
+                if times.len() <= at {
+                    times.resize(at + 1, None);
+                }
+                if times[at].is_some() {
+                    break;
+                }
+                times[at] = Some(op.time);
+                i -= 1;
+            }
+        }
+    }
+    let mut followed: HashMap<u64, BTreeMap<Key, i64>> = HashMap::new();
+    let mut worst: Option<(u64, u64, Key, u64)> = None;
+    for op in clients.iter().filter(|op| op.kind == OpType::Ok) {
+        let Process::Client(process) = op.process else {
+            continue;
+        };
+        match op.f.as_str() {
+            "assign" => {
+                let old = followed.remove(&process).unwrap_or_default();
+                let keys = op.value.as_array().cloned().unwrap_or_default();
+                let new = keys
+                    .iter()
+                    .map(key_text)
+                    .map(|k| {
+                        let offset = old.get(&k).copied().unwrap_or(-1);
+                        (k, offset)
+                    })
+                    .collect();
+                followed.insert(process, new);
+            }
+            "poll" => {
+                let invoked = invocation_of.get(&op.index).map_or(op.time, |i| i.time);
+                let offsets = followed.entry(process).or_default();
+                for (k, highest) in max_offsets(op) {
+                    let slot = offsets.entry(k).or_insert(highest);
+                    *slot = (*slot).max(highest);
+                }
+                for (k, offset) in offsets.iter() {
+                    let next_known = exists_since
+                        .get(k)
+                        .and_then(|times| times.get((offset + 1) as usize).copied().flatten());
+                    let lag = next_known.map_or(0, |at| invoked.saturating_sub(at));
+                    if worst.as_ref().is_none_or(|w| lag > w.3) {
+                        worst = Some((invoked, process, k.clone(), lag));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match worst {
+        Some((time, process, key, lag)) => {
+            json!({"time": time, "process": process, "key": key, "lag": lag})
+        }
+        None => json!({"time": 0, "lag": 0}),
+    }
 }
 
 fn classify(errors: &mut Errors, prefix: &str, key: &str, delta: i64, ops: Value) {
@@ -838,6 +929,31 @@ mod tests {
             .iter()
             .map(|t| t.as_str().unwrap().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn realtime_lag_is_measured_from_when_the_next_offset_existed() {
+        // Upstream's docstring example: offset 1 of x is known to exist from the second
+        // send's completion (t=7000); the next poll, invoked at t=8000 by a process that
+        // has seen only offset 0, lags by 1000 ns.
+        let r = H(vec![])
+            .assign(1, &["x"])
+            .send(0, "x", 1, 0)
+            .poll(1, "x", &[(0, 1)])
+            .send(0, "x", 2, 1)
+            .poll(1, "x", &[])
+            .check();
+        let lag = &r["worst-realtime-lag"];
+        assert_eq!(lag["key"], "x", "{lag}");
+        assert_eq!(lag["process"], 1);
+        assert_eq!(lag["time"], 8000, "the second poll's invocation");
+        assert_eq!(
+            lag["lag"],
+            8000 - 7000,
+            "offset 1 known since the send's completion"
+        );
+        let none = H(vec![]).send(0, "x", 1, 0).check();
+        assert_eq!(none["worst-realtime-lag"], json!({"time": 0, "lag": 0}));
     }
 
     #[test]

@@ -126,6 +126,17 @@ pub trait Generator: Send {
     }
 }
 
+/// Elle's exponential key choice (base 2) over a pool of `n` positions: position `i` with
+/// probability `2^i / (2^n - 1)`, so the last position is the hottest (about half the
+/// draws), the one before it half as hot, and so on.
+pub fn elle_key_position(rng: &mut Pcg64Mcg, n: usize) -> usize {
+    let n = n.max(1);
+    let scale = 2.0 * (2f64.powi(n as i32) - 1.0);
+    let u = rand::Rng::gen::<f64>(rng) * scale;
+    let i = ((u + 2.0).log2() - 1.0).floor();
+    (i.max(0.0) as usize).min(n - 1)
+}
+
 /// Adds the final phase of broadcast, g-set and the counters to a main-phase generator:
 /// one final read on every thread.
 #[derive(Debug)]

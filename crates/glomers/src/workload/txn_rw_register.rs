@@ -62,13 +62,8 @@ impl TxnGenerator {
         }
     }
 
-    /// A pool position: position i with probability 2^i / (2^n - 1).
     fn position(&self, rng: &mut Pcg64Mcg) -> usize {
-        let n = self.active.len() as i32;
-        let scale = 2.0 * (2f64.powi(n) - 1.0);
-        let u = rng.gen::<f64>() * scale;
-        let i = ((u + 2.0).log2() - 1.0).floor();
-        (i.max(0.0) as usize).min(self.active.len() - 1)
+        super::elle_key_position(rng, self.active.len())
     }
 
     /// The next transaction, as micro-ops `[f, k, v]`.
