@@ -8,7 +8,8 @@
 use criterion::{criterion_main, Criterion};
 use glomers::history::{Op, OpType, Process};
 use glomers::options::TestOptions;
-use glomers::workload::txn_rw_register::{check, TxnGenerator};
+use glomers::workload::txn_generator::TxnGenerator;
+use glomers::workload::txn_rw_register::check;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Value};

@@ -6,8 +6,9 @@
 
 use glomers::history::{Op, OpType, Process};
 use glomers::options::TestOptions;
+use glomers::workload::txn_generator::TxnGenerator;
 use glomers::workload::txn_list_append::TxnListAppend;
-use glomers::workload::txn_rw_register::{check, TxnGenerator};
+use glomers::workload::txn_rw_register::check;
 use glomers::workload::Workload;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;

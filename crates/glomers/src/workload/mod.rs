@@ -7,6 +7,7 @@ pub mod echo;
 pub mod g_set;
 pub mod kafka;
 pub mod lin_kv;
+pub mod txn_generator;
 pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;

@@ -4,7 +4,7 @@
 //! `--consistency-models`. There is no Maelstrom wrapper: an empty graph or a search timeout
 //! gives `unknown`.
 
-use super::txn_rw_register::TxnGenerator;
+use super::txn_generator::TxnGenerator;
 use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::elle::list_append;
