@@ -28,6 +28,7 @@ pub mod history;
 pub mod nemesis;
 pub mod net;
 pub mod options;
+pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod recorder;

@@ -173,6 +173,7 @@ pub fn run_test(
         Err(error) => (Err(error), Vec::new()),
     };
     write_history(&dir, &history).map_err(io)?;
+    store::write_plots(&dir, &history, workload.name()).map_err(io)?;
     store::write_journal(&dir, &journal).map_err(io)?;
     match &outcome {
         Ok(results) => store::write_json(&dir.join(files::RESULTS), results).map_err(io)?,

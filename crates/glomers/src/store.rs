@@ -22,6 +22,8 @@ pub mod files {
     pub const NODE_LOGS: &str = "node-logs";
     /// Why a crashed run crashed.
     pub const ERROR: &str = "error.txt";
+    /// Every operation's latency against time.
+    pub const LATENCY_RAW: &str = "latency-raw.svg";
 }
 
 /// Creates `store/<workload>/<timestamp>/` and its `node-logs/`, and points `store/current`
@@ -124,6 +126,14 @@ pub fn write_json(path: &Path, value: &Value) -> io::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     std::fs::write(path, text)
+}
+
+/// Draws `latency-raw.svg` for a history (nothing when it has no client operation).
+pub fn write_plots(dir: &Path, history: &[crate::history::Op], workload: &str) -> io::Result<()> {
+    match crate::plot::latency_raw_svg(history, workload) {
+        Some(svg) => std::fs::write(dir.join(files::LATENCY_RAW), svg),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
