@@ -302,9 +302,13 @@ pub fn check(
     let mut key_classes = BTreeSet::new();
     let mut txns = Vec::new();
     for (inv, completion) in pair_client_ops(history) {
-        let Some(c) = completion else { continue };
+        // An operation still open at the end may have happened: indeterminate.
+        let (c, kind) = match completion {
+            Some(c) => (c, history[c].kind),
+            None => (inv, OpType::Info),
+        };
         let op = &history[c];
-        if op.f != "txn" || op.kind == OpType::Invoke {
+        if op.f != "txn" {
             continue;
         }
         let mops = parse_mops(op, &mut interner, &mut key_classes)?;
@@ -313,7 +317,7 @@ pub fn check(
             meta: Meta {
                 completion: c,
                 invocation: inv,
-                kind: op.kind,
+                kind,
                 process: op.process,
             },
             mops,
