@@ -335,16 +335,17 @@ fn clean_concurrent_read_committed_history_stays_valid() {
     assert_eq!(result["anomalies"], Value::Null);
 }
 
-/// Executes random transactions one at a time against a map, on several processes, with
-/// some that fail (nothing applied) and some indeterminate ones (applied or not).
-fn serial_history(seed: u64, count: usize) -> Vec<Op> {
+/// Executes random transactions one at a time (registers for `w`, lists for `append`), on
+/// several processes, with some that fail (nothing applied) and some indeterminate ones
+/// (applied or not).
+fn serial(seed: u64, count: usize, write_f: &'static str) -> Vec<Op> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let options = TestOptions {
         key_count: Some(3 + seed % 5),
         max_txn_length: 1 + seed % 6,
         ..TestOptions::example("txn-rw-register")
     };
-    let mut generator = TxnGenerator::new(&options);
+    let mut generator = TxnGenerator::with_writes(&options, write_f);
     let mut state: BTreeMap<String, Value> = BTreeMap::new();
     let mut h = H::default();
     let mut processes = [0u64, 1, 2, 3];
@@ -364,10 +365,15 @@ fn serial_history(seed: u64, count: usize) -> Vec<Op> {
                     m[1],
                     scratch.get(&key).cloned().unwrap_or(Value::Null)
                 ]));
+                continue;
+            }
+            if write_f == "append" {
+                let list = scratch.entry(key).or_insert_with(|| json!([]));
+                list.as_array_mut().unwrap().push(m[2].clone());
             } else {
                 scratch.insert(key, m[2].clone());
-                done.push(m.clone());
             }
+            done.push(m.clone());
         }
         if apply {
             state = scratch;
@@ -388,7 +394,7 @@ fn serial_history(seed: u64, count: usize) -> Vec<Op> {
 #[test]
 fn random_serial_histories_are_always_valid() {
     for seed in 0..150 {
-        let history = serial_history(seed, 300);
+        let history = serial(seed, 300, "w");
         for model in [
             "strict-serializable",
             "serializable",
@@ -514,56 +520,10 @@ fn append_histories_upstream_cannot_judge_are_unknown() {
     assert_eq!(h.check_append("read-committed")["valid?"], json!("unknown"));
 }
 
-/// Serial executions of list transactions, some failed, some indeterminate.
-fn serial_append_history(seed: u64, count: usize) -> Vec<Op> {
-    let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let options = TestOptions {
-        key_count: Some(3 + seed % 5),
-        max_txn_length: 1 + seed % 6,
-        ..TestOptions::example("txn-list-append")
-    };
-    let mut generator = TxnGenerator::with_writes(&options, "append");
-    let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut h = H::default();
-    let mut processes = [0u64, 1, 2, 3];
-    for _ in 0..count {
-        let slot = rng.gen_range(0..processes.len());
-        let p = processes[slot];
-        let txn = generator.txn(&mut rng);
-        let outcome = rng.gen_range(0..20);
-        let apply = outcome < 19 && !(outcome == 18 && rng.gen_bool(0.5));
-        let mut scratch = lists.clone();
-        let mut done = Vec::new();
-        for m in txn.as_array().unwrap() {
-            let key = m[1].to_string();
-            if m[0] == "r" {
-                let seen = scratch.get(&key).map_or(Value::Null, |l| json!(l));
-                done.push(json!(["r", m[1], seen]));
-            } else {
-                scratch.entry(key).or_default().push(m[2].clone());
-                done.push(m.clone());
-            }
-        }
-        if apply {
-            lists = scratch;
-        }
-        h.invoke(p, txn.clone());
-        match outcome {
-            0..=17 => h.ok(p, Value::Array(done)),
-            18 => {
-                processes[slot] += 4;
-                h.push(p, OpType::Info, txn)
-            }
-            _ => h.push(p, OpType::Fail, txn),
-        };
-    }
-    h.0
-}
-
 #[test]
 fn random_serial_append_histories_are_always_valid() {
     for seed in 0..100 {
-        let h = H(serial_append_history(seed, 300));
+        let h = H(serial(seed, 300, "append"));
         for model in ["strict-serializable", "serializable", "read-committed"] {
             let result = h.check_append(model);
             assert_eq!(

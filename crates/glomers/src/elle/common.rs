@@ -146,6 +146,23 @@ pub fn cycle_anomalies(
     }
 }
 
+/// The end of every analysis: searches the frozen graph's components for cycles (each
+/// explained one edge per sentence by `step`) and builds the result map.
+pub fn conclude(
+    graph: &TxnGraph,
+    history: &[Op],
+    txns: &[Meta],
+    judgement: &Judgement,
+    mut anomalies: BTreeMap<String, Vec<Value>>,
+    step: impl Fn((u32, u32), Rels, (&str, &str)) -> (Value, String),
+) -> Map<String, Value> {
+    let empty_graph = graph.edge_count() == 0;
+    cycle_anomalies(graph, history, txns, judgement, &mut anomalies, |cycle| {
+        explain_cycle(history, txns, cycle, &step)
+    });
+    result_map(&anomalies, empty_graph, judgement)
+}
+
 /// How a realtime or process edge reads; data edges are the analysis's own.
 pub fn order_step(
     history: &[Op],

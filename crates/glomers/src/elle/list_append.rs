@@ -10,9 +10,7 @@
 //! transactions take part (an `info` append may have happened); `fail`ed ones only matter
 //! for aborted reads and dirty updates.
 
-use super::common::{
-    cycle_anomalies, explain_cycle, link_order, order_step, result_map, Interner, Judgement, Meta,
-};
+use super::common::{conclude, link_order, order_step, Interner, Judgement, Meta};
 use super::graph::{Rels, TxnGraph, Why, RW, WR, WW};
 use super::models::UnknownModel;
 use crate::history::{pair_client_ops, Op, OpType};
@@ -175,20 +173,14 @@ pub fn check(
     let metas: Vec<Meta> = analysis.txns.iter().map(|t| t.meta).collect();
     link_order(&mut analysis.graph, history.len(), &metas, judgement.extra);
     analysis.graph.freeze();
-    let empty_graph = analysis.graph.edge_count() == 0;
-    cycle_anomalies(
+    Ok(conclude(
         &analysis.graph,
         history,
         &metas,
         &judgement,
-        &mut anomalies,
-        |cycle| {
-            explain_cycle(history, &metas, cycle, |pair, rel, names| {
-                analysis.explain_step(pair, rel, names, &metas)
-            })
-        },
-    );
-    Ok(result_map(&anomalies, empty_graph, &judgement))
+        anomalies,
+        |pair, rel, names| analysis.explain_step(pair, rel, names, &metas),
+    ))
 }
 
 impl Analysis<'_> {

@@ -14,10 +14,7 @@
 //! 3. Non-cycle anomalies (`internal`, `G1a`, `G1b`, `lost-update`) and cycle anomalies
 //!    per strongly connected component ([`super::cycles`]), judged against the models.
 
-use super::common::{
-    cycle_anomalies, explain_cycle, key_class, link_order, order_step, result_map, Interner,
-    Judgement, Meta,
-};
+use super::common::{conclude, key_class, link_order, order_step, Interner, Judgement, Meta};
 use super::graph::{Rels, TxnGraph, Why, RW, WR, WW};
 use super::models;
 use crate::history::{pair_client_ops, Op, OpType};
@@ -364,20 +361,14 @@ pub fn check(
         }
     }
 
-    let empty_graph = analysis.graph.edge_count() == 0;
-    cycle_anomalies(
+    Ok(conclude(
         &analysis.graph,
         history,
         &metas,
         &judgement,
-        &mut anomalies,
-        |cycle| {
-            explain_cycle(history, &metas, cycle, |pair, rel, names| {
-                analysis.explain_step(pair, rel, names, &metas)
-            })
-        },
-    );
-    Ok(result_map(&anomalies, empty_graph, &judgement))
+        anomalies,
+        |pair, rel, names| analysis.explain_step(pair, rel, names, &metas),
+    ))
 }
 
 impl Analysis<'_> {
