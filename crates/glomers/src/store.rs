@@ -24,6 +24,10 @@ pub mod files {
     pub const ERROR: &str = "error.txt";
     /// Every operation's latency against time.
     pub const LATENCY_RAW: &str = "latency-raw.svg";
+    /// Latency quantiles per time window.
+    pub const LATENCY_QUANTILES: &str = "latency-quantiles.svg";
+    /// Operations per second.
+    pub const RATE: &str = "rate.svg";
 }
 
 /// Creates `store/<workload>/<timestamp>/` and its `node-logs/`, and points `store/current`
@@ -128,12 +132,24 @@ pub fn write_json(path: &Path, value: &Value) -> io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Draws `latency-raw.svg` for a history (nothing when it has no client operation).
+/// Draws `latency-raw.svg`, `latency-quantiles.svg` and `rate.svg` for a history (each
+/// only when it has something to show).
 pub fn write_plots(dir: &Path, history: &[crate::history::Op], workload: &str) -> io::Result<()> {
-    match crate::plot::latency_raw_svg(history, workload) {
-        Some(svg) => std::fs::write(dir.join(files::LATENCY_RAW), svg),
-        None => Ok(()),
+    use crate::plot;
+    let charts = [
+        (files::LATENCY_RAW, plot::latency_raw_svg(history, workload)),
+        (
+            files::LATENCY_QUANTILES,
+            plot::latency_quantiles_svg(history, workload),
+        ),
+        (files::RATE, plot::rate_svg(history, workload)),
+    ];
+    for (name, chart) in charts {
+        if let Some(svg) = chart {
+            std::fs::write(dir.join(name), svg)?;
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
