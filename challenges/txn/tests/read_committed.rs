@@ -28,17 +28,15 @@ struct InFlight {
 }
 
 fn record(history: &mut Vec<Op>, process: u64, kind: OpType, value: Value, time: Duration) {
-    history.push(Op {
-        index: history.len() as u64,
-        time: time.as_nanos() as u64,
+    let (index, time) = (history.len() as u64, time.as_nanos() as u64);
+    history.push(Op::new(
+        index,
+        time,
         kind,
-        process: Process::Client(process),
-        f: "txn".into(),
+        Process::Client(process),
+        "txn",
         value,
-        error: None,
-        exception: None,
-        is_final: false,
-    });
+    ));
 }
 
 /// One simulated run; returns the history and the two nodes' final stores agree.

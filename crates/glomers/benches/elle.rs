@@ -68,17 +68,9 @@ fn lagging_replicas_history() -> Vec<Op> {
             }
         }
         for (kind, value) in [(OpType::Invoke, txn), (OpType::Ok, Value::Array(done))] {
-            history.push(Op {
-                index: history.len() as u64,
-                time: now * 1_000_000,
-                kind,
-                process: Process::Client(process),
-                f: "txn".into(),
-                value,
-                error: None,
-                exception: None,
-                is_final: false,
-            });
+            let index = history.len() as u64;
+            let process = Process::Client(process);
+            history.push(Op::new(index, now * 1_000_000, kind, process, "txn", value));
         }
     }
     history

@@ -89,6 +89,22 @@ pub struct Op {
 }
 
 impl Op {
+    /// A record with no error, exception or final-phase mark: how checkers' tests, benches
+    /// and simulations build histories by hand.
+    pub fn new(index: u64, time: u64, kind: OpType, process: Process, f: &str, value: Value) -> Op {
+        Op {
+            index,
+            time,
+            kind,
+            process,
+            f: f.to_owned(),
+            value,
+            error: None,
+            exception: None,
+            is_final: false,
+        }
+    }
+
     /// True for completions of client operations.
     pub fn is_client_completion(&self) -> bool {
         self.process.is_client() && self.kind != OpType::Invoke

@@ -419,17 +419,7 @@ mod tests {
     use serde_json::Value;
 
     fn op(index: u64, time_ms: u64, kind: OpType, process: Process, f: &str) -> Op {
-        Op {
-            index,
-            time: time_ms * 1_000_000,
-            kind,
-            process,
-            f: f.into(),
-            value: Value::Null,
-            error: None,
-            exception: None,
-            is_final: false,
-        }
+        Op::new(index, time_ms * 1_000_000, kind, process, f, Value::Null)
     }
 
     fn history() -> Vec<Op> {

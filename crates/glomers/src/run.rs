@@ -17,7 +17,7 @@ use crate::schedule::{Decision, Stagger};
 use crate::services;
 use crate::signals::{Halt, RunError, Signals};
 use crate::store::{self, files};
-use crate::workload::{Completion, Generator, Invocation, Workload};
+use crate::workload::{Call, Completion, Generator, Invocation, Workload};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -476,7 +476,9 @@ impl WorkerPool {
                     let mut client: Option<Client> = None;
                     for job in rx {
                         let c = client.get_or_insert_with(|| Client::open(net.clone(), &ids));
-                        let completion = workload.invoke(c, &node, &job.invocation, &options);
+                        let call =
+                            Call::new(workload.as_ref(), c, &node, &job.invocation, &options);
+                        let completion = workload.invoke(call);
                         let kind = completion.kind;
                         recorder.record(
                             kind,

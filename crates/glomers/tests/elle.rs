@@ -22,17 +22,14 @@ struct H(Vec<Op>);
 impl H {
     fn push(&mut self, process: u64, kind: OpType, value: Value) -> &mut Self {
         let index = self.0.len() as u64;
-        self.0.push(Op {
+        self.0.push(Op::new(
             index,
-            time: index * 1000,
+            index * 1000,
             kind,
-            process: Process::Client(process),
-            f: "txn".into(),
+            Process::Client(process),
+            "txn",
             value,
-            error: None,
-            exception: None,
-            is_final: false,
-        });
+        ));
         self
     }
 

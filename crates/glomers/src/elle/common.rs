@@ -39,9 +39,16 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    /// The judgement for `--consistency-models`.
+    /// The judgement for `--consistency-models`; none means Elle's default,
+    /// strict-serializable.
     pub fn new(consistency_models: &[String]) -> Result<Self, UnknownModel> {
-        let prohibited = models::prohibited_by(&models::validate(consistency_models)?);
+        let default = ["strict-serializable".to_owned()];
+        let chosen = if consistency_models.is_empty() {
+            &default[..]
+        } else {
+            consistency_models
+        };
+        let prohibited = models::prohibited_by(&models::validate(chosen)?);
         let mut reportable = prohibited.clone();
         reportable.extend(models::UNKNOWN_ANOMALIES.iter().map(|s| s.to_string()));
         let extra = if reportable.iter().any(|a| a.ends_with("-realtime")) {

@@ -2,7 +2,7 @@
 //! mix of `broadcast` (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period,
 //! and a final read on every client thread. Checked with Jepsen's `set-full`.
 
-use super::{Call, Completion, Generator, Invocation, WithFinalRead, Workload};
+use super::{add_or_read, Call, Completion, Generator, Invocation, WithFinalRead, Workload};
 
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
@@ -163,24 +163,12 @@ impl Workload for Broadcast {
             .map_err(|errors| format!("malformed topology_ok: {}", errors.join("; ")))
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
-        let mut rpc = Call::new(self, client, node, invocation, options);
-        match invocation.f.as_str() {
-            "broadcast" => {
-                let request = json!({"type": "broadcast", "message": invocation.value});
-                let value = invocation.value.clone();
-                rpc.call(request, &BROADCAST_OK, |_| value)
-            }
-            _ => rpc.call(json!({"type": "read"}), &READ_OK, |mut reply| {
-                reply.remove("messages").unwrap_or(Value::Null)
-            }),
-        }
+    fn invoke(&self, call: Call<'_>) -> Completion {
+        add_or_read(
+            call,
+            ("broadcast", "message", &BROADCAST_OK),
+            (&READ_OK, "messages"),
+        )
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

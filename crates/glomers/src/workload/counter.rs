@@ -2,8 +2,8 @@
 //! total; after the heal and the quiet period every final read must equal the acknowledged
 //! deltas plus some subset of the indeterminate ones.
 
-use super::{Call, Completion, Generator, Invocation, WithFinalRead, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use super::{add_or_read, Call, Completion, Generator, Invocation, WithFinalRead, Workload};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
 use rand::Rng;
@@ -79,24 +79,8 @@ impl Workload for Counter {
         false
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
-        let mut rpc = Call::new(self, client, node, invocation, options);
-        match invocation.f.as_str() {
-            "add" => {
-                let request = json!({"type": "add", "delta": invocation.value});
-                let delta = invocation.value.clone();
-                rpc.call(request, &ADD_OK, |_| delta)
-            }
-            _ => rpc.call(json!({"type": "read"}), &READ_OK, |mut reply| {
-                reply.remove("value").unwrap_or(Value::Null)
-            }),
-        }
+    fn invoke(&self, call: Call<'_>) -> Completion {
+        add_or_read(call, ("add", "delta", &ADD_OK), (&READ_OK, "value"))
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

@@ -2,7 +2,7 @@
 //! answer `echo_ok` with the same value.
 
 use super::{Call, Completion, Generator, Invocation, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::{pair_client_ops, Op, OpType};
 use crate::options::TestOptions;
 use rand::Rng;
@@ -45,15 +45,9 @@ impl Workload for Echo {
         false
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
+    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
+        let invocation = rpc.invocation();
         let request = json!({"type": "echo", "echo": invocation.value});
-        let mut rpc = Call::new(self, client, node, invocation, options);
         // The completion value is the whole reply body, as upstream records it.
         rpc.call(request, &SCHEMA, Value::Object)
     }

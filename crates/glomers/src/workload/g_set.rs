@@ -4,11 +4,11 @@
 //! is an indeterminate exception.
 
 use super::broadcast::{set_full, AddOrReadGenerator};
-use super::{Call, Completion, Generator, Invocation, WithFinalRead, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use super::{add_or_read, Call, Completion, Generator, WithFinalRead, Workload};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::Op;
 use crate::options::TestOptions;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const ADD_OK: ResponseSchema = ResponseSchema {
     kind: "add_ok",
@@ -44,24 +44,8 @@ impl Workload for GSet {
         false
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
-        let mut rpc = Call::new(self, client, node, invocation, options);
-        match invocation.f.as_str() {
-            "add" => {
-                let request = json!({"type": "add", "element": invocation.value});
-                let element = invocation.value.clone();
-                rpc.call(request, &ADD_OK, |_| element)
-            }
-            _ => rpc.call(json!({"type": "read"}), &READ_OK, |mut reply| {
-                reply.remove("value").unwrap_or(Value::Null)
-            }),
-        }
+    fn invoke(&self, call: Call<'_>) -> Completion {
+        add_or_read(call, ("add", "element", &ADD_OK), (&READ_OK, "value"))
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

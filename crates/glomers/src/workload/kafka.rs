@@ -231,14 +231,8 @@ impl Workload for Kafka {
         f == "assign"
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
-        let mut rpc = Call::new(self, client, node, invocation, options);
+    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
+        let invocation = rpc.invocation();
         match invocation.f.as_str() {
             "crash" => Completion {
                 kind: OpType::Info,
@@ -872,17 +866,8 @@ mod tests {
         fn op(&mut self, p: u64, f: &str, invoke: Value, kind: OpType, done: Value) -> &mut Self {
             for (k, v) in [(OpType::Invoke, invoke), (kind, done)] {
                 let index = self.0.len() as u64;
-                self.0.push(Op {
-                    index,
-                    time: index * 1000,
-                    kind: k,
-                    process: Process::Client(p),
-                    f: f.into(),
-                    value: v,
-                    error: None,
-                    exception: None,
-                    is_final: false,
-                });
+                self.0
+                    .push(Op::new(index, index * 1000, k, Process::Client(p), f, v));
             }
             self
         }

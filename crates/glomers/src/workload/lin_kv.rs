@@ -144,16 +144,10 @@ impl Workload for LinKv {
         Duration::from_millis((10 * options.latency.mean).max(1000))
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
+    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
+        let invocation = rpc.invocation();
         let key = invocation.value[0].clone();
         let argument = invocation.value[1].clone();
-        let mut rpc = Call::new(self, client, node, invocation, options);
         match invocation.f.as_str() {
             "read" => rpc.call(json!({"type": "read", "key": key}), &READ_OK, |mut r| {
                 json!([key, r.remove("value").unwrap_or(Value::Null)])
@@ -329,17 +323,14 @@ mod tests {
     }
 
     fn op(index: usize, process: u64, kind: OpType, f: &str, value: Value) -> Op {
-        Op {
-            index: index as u64,
-            time: index as u64,
+        Op::new(
+            index as u64,
+            index as u64,
             kind,
-            process: Process::Client(process),
-            f: f.into(),
+            Process::Client(process),
+            f,
             value,
-            error: None,
-            exception: None,
-            is_final: false,
-        }
+        )
     }
 
     #[test]

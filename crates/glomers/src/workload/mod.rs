@@ -208,14 +208,9 @@ pub trait Workload: Send + Sync {
         Duration::from_millis(5000)
     }
 
-    /// Performs one operation against `node`.
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion;
+    /// Performs one operation: `call` carries the invocation, the client and the node, and
+    /// sends each request with this workload's timeout and error mapping.
+    fn invoke(&self, call: Call<'_>) -> Completion;
 
     /// Judges the history: a JSON object with at least `valid?`.
     fn check(&self, history: &[Op], options: &TestOptions) -> Value;
@@ -282,6 +277,11 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// The operation being performed.
+    pub fn invocation(&self) -> &'a Invocation {
+        self.invocation
+    }
+
     /// The client, for workload state kept in its session.
     pub fn client(&mut self) -> &mut Client {
         self.client
@@ -325,6 +325,28 @@ impl<'a> Call<'a> {
                 Completion::exception(invocation, "rpc-error", error.to_string(), Value::Null)
             }
         }
+    }
+}
+
+/// The client of the set and counter workloads (broadcast, g-set, g-counter, pn-counter):
+/// an add sends `{"type": add_type, add_field: value}` and completes with the value; any
+/// other function is a `read` whose reply field `read_field` is the completion value.
+pub fn add_or_read(
+    mut call: Call<'_>,
+    (add_type, add_field, add_ok): (&str, &str, &ResponseSchema),
+    (read_ok, read_field): (&ResponseSchema, &str),
+) -> Completion {
+    let invocation = call.invocation();
+    if invocation.f == add_type {
+        let mut request = Map::new();
+        request.insert("type".into(), json!(add_type));
+        request.insert(add_field.into(), invocation.value.clone());
+        let value = invocation.value.clone();
+        call.call(Value::Object(request), add_ok, |_| value)
+    } else {
+        call.call(json!({"type": "read"}), read_ok, |mut reply| {
+            reply.remove(read_field).unwrap_or(Value::Null)
+        })
     }
 }
 

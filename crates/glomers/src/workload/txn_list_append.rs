@@ -5,8 +5,8 @@
 //! gives `unknown`.
 
 use super::txn_generator::TxnGenerator;
-use super::{Call, Completion, Generator, Invocation, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use super::{Call, Completion, Generator, Workload};
+use crate::client::{FieldType, ResponseSchema};
 use crate::elle::list_append;
 use crate::history::Op;
 use crate::options::TestOptions;
@@ -37,26 +37,16 @@ impl Workload for TxnListAppend {
         false
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
+    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
+        let invocation = rpc.invocation();
         let request = json!({"type": "txn", "txn": invocation.value});
-        Call::new(self, client, node, invocation, options).call(request, &TXN_OK, |mut r| {
+        rpc.call(request, &TXN_OK, |mut r| {
             r.remove("txn").unwrap_or(Value::Null)
         })
     }
 
     fn check(&self, history: &[Op], options: &TestOptions) -> Value {
-        let models = if options.consistency_models.is_empty() {
-            vec!["strict-serializable".to_owned()]
-        } else {
-            options.consistency_models.clone()
-        };
-        match list_append::check(history, &models) {
+        match list_append::check(history, &options.consistency_models) {
             Ok(result) => Value::Object(result),
             Err(error) => json!({"valid?": "unknown", "error": error.to_string()}),
         }

@@ -5,8 +5,8 @@
 //! ignored, the verdict strictly true or false).
 
 use super::txn_generator::TxnGenerator;
-use super::{Call, Completion, Generator, Invocation, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use super::{Call, Completion, Generator, Workload};
+use crate::client::{FieldType, ResponseSchema};
 use crate::elle::rw_register;
 use crate::history::Op;
 use crate::options::TestOptions;
@@ -37,15 +37,10 @@ impl Workload for TxnRwRegister {
         false
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
+    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
+        let invocation = rpc.invocation();
         let request = json!({"type": "txn", "txn": invocation.value});
-        Call::new(self, client, node, invocation, options).call(request, &TXN_OK, |mut r| {
+        rpc.call(request, &TXN_OK, |mut r| {
             r.remove("txn").unwrap_or(Value::Null)
         })
     }
@@ -58,13 +53,8 @@ impl Workload for TxnRwRegister {
 /// Elle's analysis with Maelstrom's wrapper: `cycle-search-timeout` is dropped and the
 /// verdict is valid exactly when no other reportable anomaly remains (so an empty
 /// transaction graph is invalid). A history the analysis cannot read is `unknown`.
-pub fn check(history: &[Op], consistency_models: &[String]) -> Value {
-    let models: Vec<String> = if consistency_models.is_empty() {
-        vec!["strict-serializable".to_owned()]
-    } else {
-        consistency_models.to_vec()
-    };
-    let mut verdict = maelstrom_wrapper(rw_register::check(history, &models));
+pub fn check(history: &[Op], models: &[String]) -> Value {
+    let mut verdict = maelstrom_wrapper(rw_register::check(history, models));
     // Our own target for every txn challenge: no dirty write, no aborted, intermediate or
     // circular read, even when the chosen model would allow them.
     let read_committed = ["read-committed".to_owned()];

@@ -2,7 +2,7 @@
 //! acknowledged twice.
 
 use super::{Call, Completion, Generator, Invocation, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
 use crate::values::compare;
@@ -47,14 +47,7 @@ impl Workload for UniqueIds {
         false
     }
 
-    fn invoke(
-        &self,
-        client: &mut Client,
-        node: &str,
-        invocation: &Invocation,
-        options: &TestOptions,
-    ) -> Completion {
-        let mut rpc = Call::new(self, client, node, invocation, options);
+    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
         rpc.call(json!({"type": "generate"}), &SCHEMA, |mut reply| {
             reply.remove("id").unwrap_or(Value::Null)
         })
