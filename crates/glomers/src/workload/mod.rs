@@ -350,6 +350,16 @@ pub fn add_or_read(
     }
 }
 
+/// The client of both transactional workloads (txn-rw-register, txn-list-append): the
+/// generated micro-ops go out as `{"type": "txn", "txn": [...]}` and the reply's `txn` is the
+/// completion value, trusted verbatim for the checker to judge (spec: workloads §9.1).
+pub fn txn(mut call: Call<'_>, txn_ok: &ResponseSchema) -> Completion {
+    let request = json!({"type": "txn", "txn": call.invocation().value});
+    call.call(request, txn_ok, |mut reply| {
+        reply.remove("txn").unwrap_or(Value::Null)
+    })
+}
+
 /// Maelstrom's error-to-operation mapping (spec: workbench-core §7.4).
 pub fn map_error(idempotent: bool, invocation: &Invocation, error: RpcError) -> Completion {
     let indefinite = if idempotent {

@@ -37,12 +37,8 @@ impl Workload for TxnListAppend {
         false
     }
 
-    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
-        let invocation = rpc.invocation();
-        let request = json!({"type": "txn", "txn": invocation.value});
-        rpc.call(request, &TXN_OK, |mut r| {
-            r.remove("txn").unwrap_or(Value::Null)
-        })
+    fn invoke(&self, rpc: Call<'_>) -> Completion {
+        super::txn(rpc, &TXN_OK)
     }
 
     fn check(&self, history: &[Op], options: &TestOptions) -> Value {
