@@ -19,10 +19,16 @@ pub enum AnalyzeError {
     /// The stored workload is unknown to this version.
     #[error("workload {0} is not implemented")]
     UnknownWorkload(String),
+    /// The run crashed before it reached a verdict; its `error.txt` says why.
+    #[error("this run crashed before it reached a verdict, so there is nothing to re-check as a whole:\n{0}\n(the history and journal it recorded until then are in the run directory)")]
+    Crashed(String),
 }
 
 /// Re-runs the checkers on `dir` and rewrites its `results.json`.
 pub fn analyze_dir(dir: &Path) -> Result<(Value, Validity), AnalyzeError> {
+    if let Ok(error) = std::fs::read_to_string(dir.join(files::ERROR)) {
+        return Err(AnalyzeError::Crashed(error.trim_end().to_owned()));
+    }
     let test_path = dir.join(files::TEST);
     let text =
         std::fs::read_to_string(&test_path).map_err(|e| AnalyzeError::Io(test_path.clone(), e))?;
@@ -32,9 +38,9 @@ pub fn analyze_dir(dir: &Path) -> Result<(Value, Validity), AnalyzeError> {
         .ok_or_else(|| AnalyzeError::UnknownWorkload(options.workload.clone()))?;
     let history_path = dir.join(files::HISTORY);
     let history = read_history(&history_path).map_err(|e| AnalyzeError::Io(history_path, e))?;
-    let events =
-        store::read_net_events(dir).map_err(|e| AnalyzeError::Io(dir.join(files::MESSAGES), e))?;
-    let mut results = checker::analyze(workload.as_ref(), &options, &history, &events);
+    let tally =
+        store::tally_journal(dir).map_err(|e| AnalyzeError::Io(dir.join(files::MESSAGES), e))?;
+    let mut results = checker::analyze(workload.as_ref(), &options, &history, &tally);
     // Halts and delivery lateness were observed during the run; keep what it recorded.
     let previous: Option<Value> = std::fs::read_to_string(dir.join(files::RESULTS))
         .ok()

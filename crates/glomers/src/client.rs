@@ -1,6 +1,7 @@
 //! The synchronous network client (spec: workbench-core §7): one endpoint `c<k>`, one
 //! outstanding request, replies matched by integer `in_reply_to`, everything else dropped.
 
+use crate::health::Measure;
 use crate::net::{NetError, Network, Take};
 use maelstrom::ErrorCode;
 use serde_json::{Map, Value};
@@ -96,7 +97,8 @@ impl Client {
         loop {
             match self.net.take(&self.id, Some(deadline)) {
                 Take::Message(at, message) => {
-                    if !self.net.await_delivery(at, &message) {
+                    let taken = self.net.clock().now();
+                    if !self.net.await_delivery(at, taken, &message) {
                         return Err(RpcError::Closed);
                     }
                     let Ok(Value::Object(reply)) = serde_json::from_str::<Value>(&message.body)
@@ -119,7 +121,11 @@ impl Client {
                     return Ok(reply);
                 }
                 Take::Dropped => continue,
-                Take::Empty => return Err(RpcError::Timeout),
+                Take::Empty => {
+                    let late = self.net.clock().now().saturating_sub(deadline);
+                    self.net.health().record(Measure::ClientTimeout, late);
+                    return Err(RpcError::Timeout);
+                }
                 Take::Closed => return Err(RpcError::Closed),
             }
         }

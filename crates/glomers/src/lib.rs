@@ -10,12 +10,14 @@
 //! | one run, start to verdict | [`run`] |
 //! | node processes | [`process`] |
 //! | the network model | [`net`] |
+//! | what a printed line becomes on the wire | [`wire`] |
 //! | partitions | [`nemesis`] |
 //! | the synchronous client and response schemas | [`client`] |
 //! | workloads (generator, client, checker each) | [`workload`] |
 //! | generic checkers | [`checker`] |
 //! | transactional anomalies (Elle) | [`elle`] |
 //! | the store layout | [`store`] |
+//! | the workbench's own lateness (self-health) | [`health`] |
 //! | the challenge suite | [`challenge`] |
 
 pub mod analyze;
@@ -24,6 +26,7 @@ pub mod checker;
 pub mod client;
 pub mod clock;
 pub mod elle;
+pub mod health;
 pub mod history;
 pub mod nemesis;
 pub mod net;
@@ -40,4 +43,5 @@ pub mod signals;
 pub mod store;
 pub mod sweep;
 pub mod values;
+pub mod wire;
 pub mod workload;

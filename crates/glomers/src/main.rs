@@ -80,10 +80,19 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Ctrl-C, SIGTERM and SIGHUP: the first one stops every node and lets the run in
+    // progress store what it recorded (it then ends as a crashed run, exit 255); a second
+    // one, or one outside a run, exits at once.
     let _ = ctrlc::set_handler(|| {
+        // Abort first, so that the nodes' deaths are not taken for crashes.
+        let in_run = glomers::signals::interrupt_current();
         glomers::process::kill_all_groups();
-        eprintln!("\ninterrupted: every node process has been killed");
-        std::process::exit(130);
+        if in_run {
+            eprintln!("\ninterrupted: every node process has been killed; storing the run (signal again to quit at once)");
+        } else {
+            eprintln!("\ninterrupted: every node process has been killed");
+            std::process::exit(130);
+        }
     });
     let code = match cli.command {
         Command::Test(args) => test(&args),
@@ -181,10 +190,14 @@ fn challenges(ids: &[String], seeds: u64, store: &std::path::Path) -> u8 {
         }
     }
     print!("{}", challenge::scoreboard(&results));
-    if results.iter().all(challenge::RowResult::passed) {
+    // 1 when a solution failed; 2 when nothing failed but some run was spoiled by load and
+    // needs a rerun.
+    if results.iter().any(challenge::RowResult::failed) {
+        1
+    } else if results.iter().all(challenge::RowResult::passed) {
         0
     } else {
-        1
+        2
     }
 }
 

@@ -1,17 +1,23 @@
-//! The simulated network, as Maelstrom models it (spec: workbench-core §4).
+//! The simulated network, as Maelstrom models it (jepsen-io/maelstrom, `src/maelstrom/net.clj`).
 //!
 //! Every endpoint (node, client, service) has one queue ordered by delivery deadline and one
 //! consumer that takes the head, checks partitions *at take time*, sleeps out the remaining
 //! latency (blocking the rest of its queue: head-of-line, as upstream) and delivers. Each
 //! message gets one latency draw when it is sent; client traffic has none. Every send and
-//! every delivery is journaled for the statistics and `messages.jsonl`.
+//! every delivery is journaled: written to `messages.jsonl` as it happens (upstream also
+//! writes its journal to disk during the run) and counted for the statistics, so that no
+//! amount of traffic makes the workbench hold the journal in memory.
 
+use crate::checker::NetTally;
 use crate::clock::Clock;
+use crate::health::{Health, Measure};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -107,17 +113,6 @@ pub enum EventKind {
     Recv,
 }
 
-/// One journal entry.
-#[derive(Debug, Clone)]
-pub struct JournalEvent {
-    /// Nanoseconds since the network was created.
-    pub time: u64,
-    /// Send or delivery.
-    pub kind: EventKind,
-    /// The message.
-    pub message: Arc<NetMessage>,
-}
-
 /// Why the network refused a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetError {
@@ -183,11 +178,73 @@ struct State {
     rng: Pcg64Mcg,
 }
 
+/// Where the journal goes.
+pub enum JournalSink {
+    /// Nowhere: only the statistics are kept (unit tests, sweeps of the model).
+    Discard,
+    /// A `messages.jsonl` file, written as the run goes.
+    File(PathBuf, BufWriter<std::fs::File>),
+}
+
+impl JournalSink {
+    /// Creates (truncates) the journal file.
+    pub fn file(path: &Path) -> std::io::Result<JournalSink> {
+        let file = std::fs::File::create(path)?;
+        Ok(JournalSink::File(
+            path.to_owned(),
+            BufWriter::with_capacity(1 << 20, file),
+        ))
+    }
+}
+
 /// The journal has its own lock so that deliveries (the hot path at high fan-out, when many
 /// consumers wake at the same deadline) do not queue behind routing.
 struct Journal {
-    events: Vec<JournalEvent>,
-    lateness_us: Vec<u64>,
+    sink: JournalSink,
+    /// Journal entries written so far: each entry's `id`.
+    seq: u64,
+    tally: NetTally,
+    /// The first write that failed, naming the file; nothing more is written after it, but
+    /// the statistics go on.
+    error: Option<String>,
+}
+
+impl Journal {
+    fn log(&mut self, time: Duration, kind: EventKind, message: &NetMessage) {
+        self.tally
+            .add(kind, message.id, &message.src, &message.dest);
+        let seq = self.seq;
+        self.seq += 1;
+        if self.error.is_some() {
+            return;
+        }
+        if let JournalSink::File(path, out) = &mut self.sink {
+            let kind = match kind {
+                EventKind::Send => "send",
+                EventKind::Recv => "recv",
+            };
+            let written = writeln!(
+                out,
+                "{{\"id\":{seq},\"time\":{},\"type\":\"{kind}\",\"message\":{}}}",
+                time.as_nanos(),
+                message.to_line()
+            );
+            if let Err(e) = written {
+                self.error = Some(format!("writing {}: {e}", path.display()));
+            }
+        }
+    }
+}
+
+/// What the journal amounted to, once the run is over.
+#[derive(Debug, Clone, Default)]
+pub struct JournalSummary {
+    /// The statistics of every event, written or not.
+    pub tally: NetTally,
+    /// Entries in the journal.
+    pub events: u64,
+    /// Why the file is incomplete, if it is.
+    pub error: Option<String>,
 }
 
 /// The network shared by every endpoint's threads.
@@ -197,11 +254,19 @@ pub struct Network {
     shut_down: AtomicBool,
     latency: Latency,
     clock: Arc<dyn Clock>,
+    health: Arc<Health>,
 }
 
 impl Network {
-    /// An empty network with the given latency, drawing from `rng`.
-    pub fn new(latency: Latency, rng: Pcg64Mcg, clock: Arc<dyn Clock>) -> Self {
+    /// An empty network with the given latency, drawing from `rng`, journaling to `sink`
+    /// and measuring its delivery lateness into `health`.
+    pub fn new(
+        latency: Latency,
+        rng: Pcg64Mcg,
+        clock: Arc<dyn Clock>,
+        sink: JournalSink,
+        health: Arc<Health>,
+    ) -> Self {
         Network {
             state: Mutex::new(State {
                 endpoints: HashMap::new(),
@@ -210,12 +275,15 @@ impl Network {
                 rng,
             }),
             journal: Mutex::new(Journal {
-                events: Vec::with_capacity(1 << 16),
-                lateness_us: Vec::with_capacity(1 << 15),
+                sink,
+                seq: 0,
+                tally: NetTally::default(),
+                error: None,
             }),
             shut_down: AtomicBool::new(false),
             latency,
             clock,
+            health,
         }
     }
 
@@ -290,11 +358,7 @@ impl Network {
         });
         // Journaled while the routing lock is held, so a send is always journaled before
         // its delivery can be.
-        self.journal_lock().events.push(JournalEvent {
-            time: now.as_nanos() as u64,
-            kind: EventKind::Send,
-            message: message.clone(),
-        });
+        self.journal_lock().log(now, EventKind::Send, &message);
         let deadline = now + Duration::from_millis(latency);
         if let Some(endpoint) = state.endpoints.get_mut(dest) {
             endpoint.queue.push(Queued { deadline, message });
@@ -346,24 +410,24 @@ impl Network {
     /// network shut down meanwhile.
     ///
     /// Lateness is measured against the moment the model says the message is due: its
-    /// deadline, or the moment it was taken if that is later (head-of-line blocking is the
-    /// model's delay, not the workbench's).
-    pub fn await_delivery(&self, deadline: Duration, message: &Arc<NetMessage>) -> bool {
-        let due = deadline.max(self.clock.now());
+    /// deadline, or the moment it was taken (`taken`) if that is later: head-of-line
+    /// blocking is the model's delay, but a consumer that took its message and then waited
+    /// to be scheduled is the workbench's.
+    pub fn await_delivery(
+        &self,
+        deadline: Duration,
+        taken: Duration,
+        message: &Arc<NetMessage>,
+    ) -> bool {
+        let due = deadline.max(taken);
         self.clock.sleep_until(deadline);
         let now = self.clock.now();
         if self.shut_down.load(AtomicOrdering::SeqCst) {
             return false;
         }
-        let mut journal = self.journal_lock();
-        journal
-            .lateness_us
-            .push(now.saturating_sub(due).as_micros() as u64);
-        journal.events.push(JournalEvent {
-            time: now.as_nanos() as u64,
-            kind: EventKind::Recv,
-            message: message.clone(),
-        });
+        self.health
+            .record(Measure::Delivery, now.saturating_sub(due));
+        self.journal_lock().log(now, EventKind::Recv, message);
         true
     }
 
@@ -393,9 +457,23 @@ impl Network {
         }
     }
 
-    /// A copy of the journal so far.
-    pub fn journal(&self) -> Vec<JournalEvent> {
-        self.journal_lock().events.clone()
+    /// Flushes the journal file and returns what it amounted to. Later events are still
+    /// counted, but a run calls this after its last one.
+    pub fn finish_journal(&self) -> JournalSummary {
+        let mut journal = self.journal_lock();
+        if journal.error.is_none() {
+            if let JournalSink::File(path, out) = &mut journal.sink {
+                if let Err(e) = out.flush() {
+                    let error = format!("writing {}: {e}", path.display());
+                    journal.error = Some(error);
+                }
+            }
+        }
+        JournalSummary {
+            tally: journal.tally.clone(),
+            events: journal.seq,
+            error: journal.error.clone(),
+        }
     }
 
     /// Number of messages sent so far.
@@ -403,9 +481,9 @@ impl Network {
         self.lock().next_id
     }
 
-    /// Delivery lateness samples (actual delivery minus deadline), in microseconds.
-    pub fn lateness_us(&self) -> Vec<u64> {
-        self.journal_lock().lateness_us.clone()
+    /// The run's health measures, delivery lateness among them.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
     }
 }
 
@@ -420,6 +498,8 @@ mod tests {
             Latency { mean, dist },
             Pcg64Mcg::seed_from_u64(1),
             Arc::new(RealClock::new()),
+            JournalSink::Discard,
+            Arc::default(),
         )
     }
 
@@ -530,11 +610,69 @@ mod tests {
                 id: "c7".into()
             }
         );
-        assert!(net.journal().is_empty());
+        assert_eq!(net.finish_journal().events, 0);
         net.register("c7");
         net.send("n0", "c7", "{}".into()).unwrap();
         net.deregister("c7");
         assert!(matches!(net.take("c7", None), Take::Closed));
-        assert_eq!(net.journal().len(), 1);
+        assert_eq!(net.finish_journal().events, 1);
+    }
+
+    #[test]
+    fn the_journal_streams_to_its_file_and_a_failed_write_names_it() {
+        let dir = std::env::temp_dir().join(format!("glomers-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("messages.jsonl");
+        let net = Network::new(
+            Latency {
+                mean: 0,
+                dist: LatencyDist::Constant,
+            },
+            Pcg64Mcg::seed_from_u64(1),
+            Arc::new(RealClock::new()),
+            JournalSink::file(&path).unwrap(),
+            Arc::default(),
+        );
+        net.register("n0");
+        net.register("n1");
+        net.send("n0", "n1", "{\"a\":1}".into()).unwrap();
+        let Take::Message(at, m) = net.take("n1", None) else {
+            panic!()
+        };
+        assert!(net.await_delivery(at, at, &m));
+        let summary = net.finish_journal();
+        assert_eq!((summary.events, summary.error), (2, None));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with(r#"{"id":0,"time":"#));
+        assert!(lines[1].ends_with(
+            r#""type":"recv","message":{"id":0,"src":"n0","dest":"n1","body":{"a":1}}}"#
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // /dev/full accepts the open and refuses every write, as a full disk does.
+        let full = Network::new(
+            Latency {
+                mean: 0,
+                dist: LatencyDist::Constant,
+            },
+            Pcg64Mcg::seed_from_u64(1),
+            Arc::new(RealClock::new()),
+            JournalSink::file(Path::new("/dev/full")).unwrap(),
+            Arc::default(),
+        );
+        full.register("n0");
+        for _ in 0..10 {
+            full.send("n0", "n0", "{}".into()).unwrap();
+        }
+        let summary = full.finish_journal();
+        assert_eq!(summary.events, 10);
+        assert_eq!(
+            summary.tally.sent(),
+            10,
+            "the statistics survive a full disk"
+        );
+        assert!(summary.error.is_some_and(|e| e.contains("/dev/full")));
     }
 }

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+/// The most nodes a run may have. Maelstrom sets no bound; we refuse more than this rather
+/// than let a typo (`--node-count 10000`) spawn thousands of processes, each with four
+/// workbench threads and three pipes, and fail halfway with the machine's limits.
+pub const MAX_NODE_COUNT: u64 = 256;
+
 /// The flags of `glomers test`, as typed.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
@@ -85,6 +90,10 @@ pub struct TestArgs {
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    /// For the workbench's own tests: every delivery thread stalls this long before each
+    /// delivery, so that the run falls behind on purpose.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub test_delivery_stall_ms: u64,
     /// Accepted for compatibility (Jepsen's); has no effect.
     #[arg(long)]
     pub leave_db_running: bool,
@@ -177,6 +186,9 @@ pub struct TestOptions {
     /// recorded so that a stored run says how its nodes were tuned).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_env: BTreeMap<String, String>,
+    /// `--test-delivery-stall-ms` (hidden; for self-health tests).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub test_delivery_stall_ms: u64,
 }
 
 impl TestOptions {
@@ -208,6 +220,7 @@ impl TestOptions {
             log_net_recv: false,
             seed: 1,
             node_env: BTreeMap::new(),
+            test_delivery_stall_ms: 0,
         }
     }
 
@@ -248,7 +261,36 @@ impl TestArgs {
                 TOPOLOGIES.join(", ")
             ));
         }
+        if let Some(n) = self.node_count.filter(|n| *n > MAX_NODE_COUNT) {
+            return usage(format!(
+                "--node-count {n} is more than glomers runs ({MAX_NODE_COUNT}): every node is an \
+                 OS process with four workbench threads, and a machine runs out of processes, \
+                 threads or pipes long before Maelstrom's JVM would"
+            ));
+        }
         let nodes = self.node_list()?;
+        let mut seen = BTreeSet::new();
+        if let Some(dup) = nodes.iter().find(|n| !seen.insert(n.as_str())) {
+            return usage(format!(
+                "node name {dup:?} is given twice: every node needs its own name (its own \
+                 queue, process and log)"
+            ));
+        }
+        if nodes.len() as u64 > MAX_NODE_COUNT {
+            return usage(format!(
+                "{} nodes is more than glomers runs ({MAX_NODE_COUNT})",
+                nodes.len()
+            ));
+        }
+        if let Some(bad) = nodes.iter().find(|n| n.is_empty()) {
+            return usage(format!("node name {bad:?} is empty"));
+        }
+        if bin.is_dir() {
+            return usage(format!(
+                "--bin {}: is a directory, not a node binary",
+                bin.display()
+            ));
+        }
         if let Some(bad) = nodes.iter().find(|n| n.starts_with('c')) {
             return usage(format!(
                 "node name {bad:?} starts with `c`, which Maelstrom reserves for clients (it would be counted as one)"
@@ -314,6 +356,7 @@ impl TestArgs {
             log_net_recv: self.log_net_recv,
             seed: self.seed.unwrap_or_else(fresh_seed),
             node_env: BTreeMap::new(),
+            test_delivery_stall_ms: self.test_delivery_stall_ms,
         })
     }
 
@@ -341,6 +384,10 @@ impl TestArgs {
         }
         Ok(nodes)
     }
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 /// Splits a comma list, trimming the spaces around commas (upstream's `--consistency-models`
@@ -487,6 +534,21 @@ mod tests {
             .unwrap_err()
             .contains("reserves"));
         assert!(parse(&["--bin", "x", "--latency-dist", "normal"]).is_err());
+    }
+
+    #[test]
+    fn bad_nodes_and_binaries_fail_fast_with_the_reason() {
+        assert!(parse(&["--bin", "x", "--nodes", "n1,n1"])
+            .unwrap_err()
+            .contains("\"n1\" is given twice"));
+        assert!(parse(&["--bin", "x", "--node", "a", "--nodes", "a"])
+            .unwrap_err()
+            .contains("twice"));
+        let absurd = parse(&["--bin", "x", "--node-count", "100000"]).unwrap_err();
+        assert!(absurd.contains("more than glomers runs (256)"), "{absurd}");
+        assert!(parse(&["--bin", "x", "--node-count", "256"]).is_ok());
+        let dir = parse(&["--bin", "/tmp"]).unwrap_err();
+        assert!(dir.contains("is a directory"), "{dir}");
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! Each node runs in its own process group so that teardown and Ctrl-C kill it together with
 //! anything it forked: no orphans, no zombies.
 
+use crate::health::Measure;
 use crate::net::{NetError, Network, Take};
 use crate::signals::{RunError, Signals};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -20,6 +19,12 @@ use std::time::Duration;
 
 /// Lines of stderr (and stdout) kept for crash reports.
 const TAIL_LINES: usize = 32;
+/// The longest line a node may print on stdout, newline excluded. Maelstrom sets none and
+/// buffers a line of any length; a node that prints without a newline would then grow the
+/// workbench without bound. No Maelstrom message comes near this (a 3d broadcast read reply
+/// is about 10 KiB), and with every node at the limit at once a 25-node run still holds
+/// well under the workbench's memory goal. stderr lines past it are logged in pieces.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
 /// How much of a bad line an error message quotes.
 const EXCERPT: usize = 160;
 
@@ -75,6 +80,9 @@ pub struct ProcessDriver {
     pub log_stderr: bool,
     /// Extra environment for the nodes.
     pub env: std::collections::BTreeMap<String, String>,
+    /// A test-only stall of every delivery thread between taking a message and delivering
+    /// it, to make the workbench fall behind on purpose (self-health tests).
+    pub delivery_stall: Duration,
 }
 
 impl NodeDriver for ProcessDriver {
@@ -110,6 +118,9 @@ impl NodeProcess {
             bin: driver.bin.display().to_string(),
             reason,
         };
+        if driver.bin.is_dir() {
+            return Err(spawn_error("is a directory, not a node binary".into()));
+        }
         if !driver.bin.is_file() {
             return Err(spawn_error("no such file".into()));
         }
@@ -143,14 +154,22 @@ impl NodeProcess {
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
 
         let name = |what: &str| format!("{id}-{what}");
-        let (deliver_net, deliver_id) = (net.clone(), id.to_owned());
+        let (deliver_net, deliver_id, stall) = (net.clone(), id.to_owned(), driver.delivery_stall);
         spawn_thread(name("stdin"), move || {
-            deliver(&deliver_net, &deliver_id, stdin)
+            deliver(&deliver_net, &deliver_id, stdin, stall)
         })?;
 
-        let (route_net, route_id, route_signals) = (net.clone(), id.to_owned(), signals.clone());
+        let (route_net, route_id, route_signals, route_stopping) = (
+            net.clone(),
+            id.to_owned(),
+            signals.clone(),
+            stopping.clone(),
+        );
         spawn_thread(name("stdout"), move || {
-            route_stdout(&route_net, &route_id, stdout, &route_signals)
+            route_stdout(&route_net, &route_id, stdout, &route_signals);
+            if !route_stopping.load(Ordering::SeqCst) {
+                route_signals.stdout_closed(&route_id, route_net.clock().now());
+            }
         })?;
 
         let log_path = driver.log_dir.join(format!("{id}.log"));
@@ -253,10 +272,7 @@ fn spawn_thread(
     name: String,
     f: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle<()>, RunError> {
-    std::thread::Builder::new()
-        .name(name)
-        .spawn(f)
-        .map_err(|e| RunError::internal(&format!("cannot start a thread: {e}")))
+    crate::signals::spawn_named(name, f)
 }
 
 fn describe_exit(
@@ -284,12 +300,16 @@ fn describe_exit(
 
 /// The node's delivery loop: take, wait out the latency, write one line. Writes to a dead
 /// process fail silently and messages keep being consumed (and lost), as upstream.
-fn deliver(net: &Network, id: &str, stdin: ChildStdin) {
+fn deliver(net: &Network, id: &str, stdin: ChildStdin, stall: Duration) {
     let mut stdin = Some(stdin);
     loop {
         match net.take(id, None) {
             Take::Message(deadline, message) => {
-                if !net.await_delivery(deadline, &message) {
+                let taken = net.clock().now();
+                if !stall.is_zero() {
+                    std::thread::sleep(stall);
+                }
+                if !net.await_delivery(deadline, taken, &message) {
                     return;
                 }
                 if let Some(pipe) = stdin.as_mut() {
@@ -310,46 +330,6 @@ fn deliver(net: &Network, id: &str, stdin: ChildStdin) {
     }
 }
 
-/// What upstream accepts on a node's stdout: exactly these keys.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope<'a> {
-    src: String,
-    dest: String,
-    #[serde(borrow, default)]
-    body: Option<&'a RawValue>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<i64>,
-}
-
-/// Why a stdout line is not a message.
-fn check_line(line: &str) -> Result<(String, String, String), String> {
-    let envelope: Envelope = match serde_json::from_str(line) {
-        Ok(e) => e,
-        Err(e) => {
-            return Err(
-                if serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok() {
-                    format!("malformed-message: a message is one JSON object with exactly src, dest, body (and optionally an integer id): {e}")
-                } else {
-                    format!("line-not-valid-json: every stdout line must be one JSON message (logs go to stderr): {e}")
-                },
-            );
-        }
-    };
-    let body = match envelope.body.map(RawValue::get) {
-        None | Some("null") => "{}".to_owned(),
-        Some(raw) if raw.starts_with('{') => raw.to_owned(),
-        Some(raw) => {
-            return Err(format!(
-                "malformed-message: body must be a JSON object, got {}",
-                shorten(raw)
-            ))
-        }
-    };
-    Ok((envelope.src, envelope.dest, body))
-}
-
 /// Reads stdout line by line and sends each message into the network. A line that is not a
 /// message fails the run at once; a message to an unknown endpoint stops all further output
 /// of this node from being delivered, as upstream does.
@@ -358,19 +338,38 @@ fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, sign
     let mut raw = Vec::new();
     let mut halted = false;
     loop {
-        raw.clear();
-        match reader.read_until(b'\n', &mut raw) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+        match read_line_bounded(&mut reader, &mut raw, MAX_LINE_BYTES) {
+            Ok(Line::End) | Err(_) => return,
+            Ok(Line::TooLong) => {
+                if !halted {
+                    signals.abort(RunError::BadOutput {
+                        node: id.to_owned(),
+                        line: shorten(&String::from_utf8_lossy(&raw)),
+                        rule: format!(
+                            "line-too-long: a message is one line of at most {MAX_LINE_BYTES} \
+                             bytes; this node printed more without a newline"
+                        ),
+                    });
+                    halted = true;
+                }
+                // Keep draining, so the node is not blocked on a full pipe while it is torn
+                // down; nothing more is kept.
+                continue;
+            }
+            Ok(Line::Complete) => {}
         }
         if halted {
             continue;
         }
+        let read_at = net.clock().now();
         let text = String::from_utf8_lossy(&raw);
         let line = text.trim_end_matches(['\n', '\r']);
-        match check_line(line) {
-            Ok((src, dest, body)) => match net.send(&src, &dest, body) {
-                Ok(_) => {}
+        match crate::wire::parse_line(line) {
+            Ok(printed) => match net.send(&printed.src, &printed.dest, printed.body) {
+                Ok(_) => net.health().record(
+                    Measure::StdoutRouting,
+                    net.clock().now().saturating_sub(read_at),
+                ),
                 Err(e @ NetError::UnknownEndpoint { .. }) => {
                     halted = true;
                     signals.halt(id, &shorten(line), &e.to_string());
@@ -388,6 +387,65 @@ fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, sign
     }
 }
 
+/// How a bounded line read ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// `buf` holds one line, its newline stripped (or the last bytes before end of file).
+    Complete,
+    /// `buf` holds the first `max` bytes of a longer line; the rest is still unread.
+    TooLong,
+    /// End of file, nothing read.
+    End,
+}
+
+/// Reads up to the next newline, but never buffers more than `max` bytes: the workbench's
+/// memory must not depend on what a node prints.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
+    buf.clear();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if buf.is_empty() {
+                Line::End
+            } else {
+                Line::Complete
+            });
+        }
+        let room = max - buf.len();
+        match available.iter().position(|b| *b == b'\n') {
+            Some(at) if at <= room => {
+                buf.extend_from_slice(&available[..at]);
+                reader.consume(at + 1);
+                return Ok(Line::Complete);
+            }
+            _ => {
+                let take = available.len().min(room);
+                buf.extend_from_slice(&available[..take]);
+                reader.consume(take);
+                if buf.len() == max {
+                    // A line of exactly `max` bytes is still a line.
+                    return Ok(match reader.fill_buf()?.first() {
+                        None => Line::Complete,
+                        Some(b'\n') => {
+                            reader.consume(1);
+                            Line::Complete
+                        }
+                        Some(_) => Line::TooLong,
+                    });
+                }
+            }
+        }
+    }
+}
+
 fn log_stderr(
     id: &str,
     stderr: std::process::ChildStderr,
@@ -396,10 +454,14 @@ fn log_stderr(
     echo: bool,
 ) {
     let mut file = std::fs::File::create(path).ok();
-    let reader = BufReader::new(stderr);
-    for line in reader.split(b'\n') {
-        let Ok(line) = line else { return };
-        let line = String::from_utf8_lossy(&line)
+    let mut reader = BufReader::new(stderr);
+    let mut raw = Vec::new();
+    loop {
+        match read_line_bounded(&mut reader, &mut raw, MAX_LINE_BYTES) {
+            Ok(Line::End) | Err(_) => return,
+            Ok(Line::Complete | Line::TooLong) => {}
+        }
+        let line = String::from_utf8_lossy(&raw)
             .trim_end_matches('\r')
             .to_owned();
         if let Some(f) = file.as_mut() {
@@ -427,30 +489,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stdout_lines_are_checked_like_upstream() {
+    fn bounded_lines_never_hold_more_than_the_limit() {
+        let input = b"short\r\nexactly8\n0123456789abcdef\nlast".to_vec();
+        let mut reader = BufReader::with_capacity(3, &input[..]);
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        loop {
+            let line = read_line_bounded(&mut reader, &mut buf, 8).unwrap();
+            if line == Line::End {
+                break;
+            }
+            got.push((line, String::from_utf8_lossy(&buf).into_owned()));
+        }
         assert_eq!(
-            check_line(r#"{"src":"n0","dest":"c1","body":{"type":"x"},"id":3}"#).unwrap(),
-            ("n0".into(), "c1".into(), r#"{"type":"x"}"#.into())
+            got,
+            [
+                (Line::Complete, "short\r".to_owned()),
+                (Line::Complete, "exactly8".to_owned()),
+                (Line::TooLong, "01234567".to_owned()),
+                (Line::Complete, "89abcdef".to_owned()),
+                (Line::Complete, "last".to_owned()),
+            ]
         );
-        assert_eq!(check_line(r#"{"src":"n0","dest":"c1"}"#).unwrap().2, "{}");
-        assert_eq!(
-            check_line(r#"{"src":"n0","dest":"c1","body":null}"#)
-                .unwrap()
-                .2,
-            "{}"
-        );
-        let rule = |l| check_line(l).unwrap_err();
-        assert!(rule("hello from my node").starts_with("line-not-valid-json"));
-        assert!(rule("").starts_with("line-not-valid-json"));
-        assert!(rule(r#"{"src":"n0","dest":"c1","body":{},"extra":1}"#)
-            .starts_with("malformed-message"));
-        assert!(rule(r#"{"src":"n0","body":{}}"#).starts_with("malformed-message"));
-        assert!(
-            rule(r#"{"src":"n0","dest":"c1","body":[1]}"#).contains("body must be a JSON object")
-        );
-        assert!(
-            rule(r#"{"src":"n0","dest":"c1","body":{},"id":1.5}"#).starts_with("malformed-message")
-        );
-        assert!(rule(r#"{"src":"n0","dest":"c1","body":{}} {"#).starts_with("line-not-valid-json"));
     }
 }

@@ -67,42 +67,45 @@ impl Progress {
         }
         let (flag, live) = (stop.clone(), self == Progress::Live);
         let start = clock.now();
-        let thread = std::thread::spawn(move || {
-            let period = if live {
-                Duration::from_millis(250)
-            } else {
-                Duration::from_secs(5)
-            };
-            let mut next = start + period;
-            while !flag.load(Ordering::SeqCst) {
-                if clock.now() < next {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-                next += period;
-                let tally = recorder.tally();
-                let elapsed = (clock.now() - start).as_secs_f64();
-                let line = format!(
-                    "[{elapsed:6.1}s / {time_limit}s] ops ok {} fail {} info {} | messages {}",
-                    tally.ok,
-                    tally.fail,
-                    tally.info,
-                    net.sent_count()
-                );
-                if live {
-                    eprint!("\r{line}\x1b[K");
-                    let _ = std::io::stderr().flush();
+        // Progress is a courtesy: a machine that cannot start its thread runs without it.
+        let thread = std::thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || {
+                let period = if live {
+                    Duration::from_millis(250)
                 } else {
-                    eprintln!("{line}");
+                    Duration::from_secs(5)
+                };
+                let mut next = start + period;
+                while !flag.load(Ordering::SeqCst) {
+                    if clock.now() < next {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                    next += period;
+                    let tally = recorder.tally();
+                    let elapsed = (clock.now() - start).as_secs_f64();
+                    let line = format!(
+                        "[{elapsed:6.1}s / {time_limit}s] ops ok {} fail {} info {} | messages {}",
+                        tally.ok,
+                        tally.fail,
+                        tally.info,
+                        net.sent_count()
+                    );
+                    if live {
+                        eprint!("\r{line}\x1b[K");
+                        let _ = std::io::stderr().flush();
+                    } else {
+                        eprintln!("{line}");
+                    }
                 }
-            }
-            if live {
-                eprint!("\r\x1b[K");
-            }
-        });
+                if live {
+                    eprint!("\r\x1b[K");
+                }
+            });
         Reporter {
             stop,
-            thread: Some(thread),
+            thread: thread.ok(),
         }
     }
 }

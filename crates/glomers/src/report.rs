@@ -24,6 +24,25 @@ pub fn summary(report: &RunReport) -> String {
             let _ = writeln!(out, "The run crashed (exit 255): {error}");
         }
     }
+    for node in report
+        .outcome
+        .as_ref()
+        .ok()
+        .and_then(|r| r["glomers"]["closed-stdout"].as_array())
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(
+            out,
+            "  WARNING      node {} closed its stdout {} s into the run but kept running: \
+             nothing it wrote after that reached the network",
+            node["node"].as_str().unwrap_or("?"),
+            fmt_num(&node["at"], 3)
+        );
+    }
+    for error in &report.store_errors {
+        let _ = writeln!(out, "  STORE ERROR  {error}");
+    }
     for halt in &report.halts {
         let _ = writeln!(
             out,
@@ -51,6 +70,9 @@ pub fn results_summary(results: &Value) -> String {
     };
     let _ = writeln!(out, "{}", closing_line(validity));
     let _ = writeln!(out, "  verdict      {verdict}{}", failing_checkers(results));
+    if let Some(warning) = crate::health::warning(results) {
+        let _ = writeln!(out, "  {warning}");
+    }
     let stats = &results["stats"];
     let _ = writeln!(
         out,

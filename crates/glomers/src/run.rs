@@ -2,20 +2,20 @@
 //! them, run the main phase (clients at the global rate, nemesis on its schedule), the final
 //! phase if the workload has one, tear down, write the store, analyse.
 
-use crate::checker::perf::quantile;
 use crate::checker::{self, Validity};
 use crate::client::{Client, ClientIds, RpcError};
 use crate::clock::{Clock, RealClock};
+use crate::health::{self, Health, Measure};
 use crate::history::{write_history, OpType, Process};
 use crate::nemesis::{self, Shape};
-use crate::net::Network;
+use crate::net::{JournalSink, Network};
 use crate::options::TestOptions;
 use crate::process::{NodeDriver, ProcessDriver, RunningNode};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::schedule::{Decision, Stagger};
 use crate::services;
-use crate::signals::{Halt, RunError, Signals};
+use crate::signals::{self, Halt, RunError, Signals};
 use crate::store::{self, files};
 use crate::workload::{Call, Completion, Generator, Invocation, Workload};
 use rand::seq::SliceRandom;
@@ -42,6 +42,9 @@ pub struct RunReport {
     pub outcome: Result<Value, RunError>,
     /// Nodes whose output stopped being delivered.
     pub halts: Vec<Halt>,
+    /// Store files that could not be written (a full disk, say), each naming its file. The
+    /// verdict, if reached, stands: it is in `outcome` and printed.
+    pub store_errors: Vec<String>,
 }
 
 impl RunReport {
@@ -57,6 +60,11 @@ impl RunReport {
     pub fn exit_code(&self) -> i32 {
         self.validity().map_or(255, Validity::exit_code)
     }
+
+    /// True when the workbench fell behind enough to spoil the run's timing.
+    pub fn spoiled_by_load(&self) -> bool {
+        self.outcome.as_ref().is_ok_and(health::spoiled)
+    }
 }
 
 /// Everything the threads of a run share.
@@ -71,19 +79,37 @@ struct Run {
 }
 
 /// Runs one test and stores it under `store_root`.
+///
+/// Whatever happens after the run directory exists (a node crashes, setup fails, a signal
+/// arrives, the disk fills), the directory ends up with the history recorded so far, the
+/// journal so far, and either `results.json` or `error.txt` saying why and when the run
+/// stopped.
 pub fn run_test(
     options: &TestOptions,
     workload: Arc<dyn Workload>,
     store_root: &Path,
     progress: Progress,
 ) -> Result<RunReport, RunError> {
-    let io = |e: std::io::Error| RunError::Internal(format!("store: {e}"));
-    let dir = store::create_run_dir(store_root, workload.name()).map_err(io)?;
-    store::write_json(
-        &dir.join(files::TEST),
-        &serde_json::to_value(options).unwrap_or_default(),
-    )
-    .map_err(io)?;
+    let dir = store::create_run_dir(store_root, workload.name()).map_err(|e| {
+        RunError::Internal(format!(
+            "creating a run directory under {}: {e}",
+            store_root.display()
+        ))
+    })?;
+    let mut store_errors = Vec::new();
+    let mut stored = |path: &Path, written: std::io::Result<()>| {
+        if let Err(e) = written {
+            store_errors.push(format!("writing {}: {e}", path.display()));
+        }
+    };
+    let test_path = dir.join(files::TEST);
+    stored(
+        &test_path,
+        store::write_json(
+            &test_path,
+            &serde_json::to_value(options).unwrap_or_default(),
+        ),
+    );
     progress.start(options, &dir);
 
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new());
@@ -91,24 +117,40 @@ pub fn run_test(
     let net_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
     let generator_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
     let nemesis_rng = Pcg64Mcg::seed_from_u64(seeds.gen());
-    let net = Arc::new(Network::new(options.latency, net_rng, clock.clone()));
+    let health = Arc::new(Health::default());
+    let journal_path = dir.join(files::MESSAGES);
+    let sink = JournalSink::file(&journal_path)
+        .map_err(|e| RunError::Internal(format!("creating {}: {e}", journal_path.display())))?;
+    let net = Arc::new(Network::new(
+        options.latency,
+        net_rng,
+        clock.clone(),
+        sink,
+        health.clone(),
+    ));
     let signals = Signals::new(net.clone());
-    // The services and every node endpoint exist before any process starts, so early
-    // messages queue.
-    let service_threads = services::start(&net, seeds.gen());
-    for node in &options.nodes {
-        net.register(node);
-    }
+    signals::set_current(&signals);
+    let watchdog = Watchdog::start(clock.clone(), health.clone());
     let driver = ProcessDriver {
         bin: options.bin.clone(),
         args: options.args.clone(),
         log_dir: dir.join(files::NODE_LOGS),
         log_stderr: options.log_stderr,
         env: options.node_env.clone(),
+        delivery_stall: Duration::from_millis(options.test_delivery_stall_ms),
     };
     let mut nodes: Vec<Box<dyn RunningNode>> = Vec::new();
+    let mut service_threads = Vec::new();
     let client_ids = Arc::new(ClientIds::default());
+    let mut recorded: Option<Arc<Recorder>> = None;
+    let mut closed_stdout = Vec::new();
     let result = (|| {
+        // The services and every node endpoint exist before any process starts, so early
+        // messages queue.
+        service_threads = services::start(&net, seeds.gen())?;
+        for node in &options.nodes {
+            net.register(node);
+        }
         for node in &options.nodes {
             nodes.push(driver.start(node, &net, &signals)?);
         }
@@ -123,6 +165,7 @@ pub fn run_test(
             recorder: Arc::new(Recorder::new(clock.clone())),
             client_ids: client_ids.clone(),
         };
+        recorded = Some(run.recorder.clone());
         let setup_clients = setup_nodes(&run)?;
         let reporter = progress.spawn_reporter(
             run.recorder.clone(),
@@ -147,8 +190,20 @@ pub fn run_test(
                 report: node.exited().unwrap_or_default(),
             });
         }
-        Ok(run.recorder)
+        // A node that closed stdout but still runs is not a crash upstream either (its
+        // reader just stops); name it, since nothing it wrote afterwards was read.
+        closed_stdout = signals
+            .closed_stdout()
+            .into_iter()
+            .filter(|c| {
+                nodes
+                    .iter()
+                    .any(|n| n.id() == c.node && n.exited().is_none())
+            })
+            .collect();
+        Ok(())
     })();
+    let stopped_at = clock.now();
     for node in &mut nodes {
         node.stop();
     }
@@ -156,44 +211,111 @@ pub fn run_test(
     for thread in service_threads {
         let _ = thread.join();
     }
-    let journal = net.journal();
+    watchdog.stop();
+    let journal = net.finish_journal();
+    if let Some(error) = &journal.error {
+        store_errors.push(error.clone());
+    }
     let halts = signals.halts();
-    let (outcome, history) = match result {
-        Ok(recorder) => {
-            let history = recorder.history();
-            let events = store::net_events(&journal);
-            let mut results = checker::analyze(workload.as_ref(), options, &history, &events);
+    let history = recorded.map(|r| r.history()).unwrap_or_default();
+    let outcome = match result {
+        Ok(()) => {
+            let mut results =
+                checker::analyze(workload.as_ref(), options, &history, &journal.tally);
+            let delivery = health.get(Measure::Delivery);
             results["glomers"] = json!({
                 "seed": options.seed,
                 "halted-nodes": halts,
-                "delivery-lateness-ms": lateness_summary(net.lateness_us()),
+                "closed-stdout": closed_stdout,
+                "delivery-lateness-ms": {
+                    "deliveries": delivery.count(),
+                    "p50": delivery.summary()["p50"],
+                    "p99": delivery.summary()["p99"],
+                    "max": delivery.summary()["max"],
+                },
+                "self-health": health.report(),
             });
-            (Ok(results), history)
+            Ok(results)
         }
-        Err(error) => (Err(error), Vec::new()),
+        Err(error) => Err(error),
     };
-    write_history(&dir, &history).map_err(io)?;
-    store::write_plots(&dir, &history, workload.name()).map_err(io)?;
-    store::write_journal(&dir, &journal).map_err(io)?;
+    let mut stored = |path: PathBuf, written: std::io::Result<()>| {
+        if let Err(e) = written {
+            store_errors.push(format!("writing {}: {e}", path.display()));
+        }
+    };
+    stored(dir.join(files::HISTORY), write_history(&dir, &history));
+    stored(
+        dir.join(files::LATENCY_RAW),
+        store::write_plots(&dir, &history, workload.name()),
+    );
     match &outcome {
-        Ok(results) => store::write_json(&dir.join(files::RESULTS), results).map_err(io)?,
-        Err(error) => std::fs::write(dir.join(files::ERROR), format!("{error}\n")).map_err(io)?,
+        Ok(results) => stored(
+            dir.join(files::RESULTS),
+            store::write_json(&dir.join(files::RESULTS), results),
+        ),
+        Err(error) => {
+            let when = signals.aborted_at().unwrap_or(stopped_at);
+            let text = format!(
+                "{error}\n\nThe run stopped {:.3} s after it began ({}), with {} operations \
+                 recorded in {} and {} journal events in {}.\n",
+                when.as_secs_f64(),
+                store::timestamp(std::time::SystemTime::now()),
+                history.len(),
+                files::HISTORY,
+                journal.events,
+                files::MESSAGES,
+            );
+            stored(
+                dir.join(files::ERROR),
+                std::fs::write(dir.join(files::ERROR), text),
+            );
+        }
     }
-    store::mark_latest(store_root, workload.name(), &dir).map_err(io)?;
+    stored(
+        store_root.join("latest"),
+        store::mark_latest(store_root, workload.name(), &dir),
+    );
     Ok(RunReport {
         dir,
         options: options.clone(),
         outcome,
         halts,
+        store_errors,
     })
 }
 
-/// How late deliveries were against their deadlines: the workbench's own health. A busy
-/// machine shows here first (upstream has the same effect, unmeasured).
-fn lateness_summary(mut samples_us: Vec<u64>) -> Value {
-    samples_us.sort_unstable();
-    let at = |q: f64| quantile(&samples_us, q).map_or(Value::Null, |us| json!(us as f64 / 1000.0));
-    json!({"deliveries": samples_us.len(), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)})
+/// A thread that asks to sleep [`WATCHDOG_PERIOD`] over and over and records how much
+/// later it woke: when the workbench's process is not scheduled, this sees it whatever the
+/// other threads were doing.
+struct Watchdog {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
+
+impl Watchdog {
+    fn start(clock: Arc<dyn Clock>, health: Arc<Health>) -> Watchdog {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = signals::spawn_named("watchdog".into(), move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let due = clock.now() + WATCHDOG_PERIOD;
+                clock.sleep_until(due);
+                health.record(Measure::Scheduler, clock.now().saturating_sub(due));
+            }
+        })
+        .ok();
+        Watchdog { stop, thread }
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Opens one setup client per node and runs the workload's setup on every node at once
@@ -207,12 +329,12 @@ fn setup_nodes(run: &Run) -> Result<Vec<Client>, RunError> {
             let mut client = Client::open(run.net.clone(), &run.client_ids);
             let (workload, options, node) =
                 (run.workload.clone(), run.options.clone(), node.clone());
-            std::thread::spawn(move || {
+            signals::spawn_named(format!("setup-{node}"), move || {
                 let result = workload.setup(&mut client, &node, &options);
                 (client, node, result)
             })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut clients = Vec::new();
     let mut failure = None;
     for handle in handles {
@@ -248,7 +370,7 @@ fn init_nodes(
         .map(|node| {
             let mut client = Client::open(net.clone(), client_ids);
             let (node, ids) = (node.clone(), node_ids.to_vec());
-            std::thread::spawn(move || {
+            signals::spawn_named(format!("init-{node}"), move || {
                 let mut body = Map::new();
                 body.insert("type".into(), json!("init"));
                 body.insert("node_id".into(), json!(node));
@@ -258,7 +380,7 @@ fn init_nodes(
                 (node, reply)
             })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut failure = None;
     for handle in handles {
         let (node, reply) = handle
@@ -314,7 +436,7 @@ fn run_phases(
             run.options.nodes.clone(),
         );
         let interval = run.options.nemesis_interval;
-        std::thread::spawn(move || {
+        signals::spawn_named("nemesis".into(), move || {
             partition_schedule(
                 &net,
                 clock.as_ref(),
@@ -327,7 +449,8 @@ fn run_phases(
             )
         })
     });
-    let mut pool = WorkerPool::start(run);
+    let nemesis = nemesis.transpose()?;
+    let mut pool = WorkerPool::start(run)?;
     pool.main_phase(run, generator.as_mut(), &mut generator_rng, cutoff);
     if let Some(nemesis) = nemesis {
         let _ = nemesis.join();
@@ -407,6 +530,10 @@ fn partition_schedule(
                     .min(cutoff),
             );
         }
+        if wake < cutoff {
+            net.health()
+                .record(Measure::Nemesis, clock.now().saturating_sub(wake));
+        }
     }
 }
 
@@ -456,7 +583,7 @@ struct WorkerPool {
 type Done = (usize, u64, Invocation, Completion);
 
 impl WorkerPool {
-    fn start(run: &Run) -> WorkerPool {
+    fn start(run: &Run) -> Result<WorkerPool, RunError> {
         let (done_tx, done) = mpsc::channel();
         let concurrency = run.options.concurrency;
         let slots = (0..concurrency)
@@ -471,7 +598,7 @@ impl WorkerPool {
                     run.options.clone(),
                 );
                 let done_tx = done_tx.clone();
-                let thread = std::thread::spawn(move || {
+                let thread = signals::spawn_named(format!("client-{t}"), move || {
                     let (workload, net, recorder, ids, options) = ctx;
                     let mut client: Option<Client> = None;
                     for job in rx {
@@ -508,20 +635,20 @@ impl WorkerPool {
                     if let Some(c) = client {
                         c.close();
                     }
-                });
-                WorkerSlot {
+                })?;
+                Ok(WorkerSlot {
                     jobs,
                     process: t as u64,
                     busy: false,
                     thread,
-                }
+                })
             })
-            .collect();
-        WorkerPool {
+            .collect::<Result<_, RunError>>()?;
+        Ok(WorkerPool {
             slots,
             done,
             observed: Vec::new(),
-        }
+        })
     }
 
     fn mark_done(&mut self, (t, process, invocation, completion): Done) {
@@ -586,8 +713,13 @@ impl WorkerPool {
                 Decision::Stop => break,
                 Decision::WaitUntil(until) => {
                     let wait = until.saturating_sub(now).min(Duration::from_millis(100));
-                    if let Ok(done) = self.done.recv_timeout(wait) {
-                        self.mark_done(done);
+                    match self.done.recv_timeout(wait) {
+                        Ok(done) => self.mark_done(done),
+                        // Woken by the clock: how late against the moment asked for.
+                        Err(_) => run.net.health().record(
+                            Measure::Generator,
+                            run.clock.now().saturating_sub(now + wait),
+                        ),
                     }
                 }
                 Decision::Dispatch(t) => {

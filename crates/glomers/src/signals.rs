@@ -53,8 +53,8 @@ pub enum RunError {
         /// Why.
         reason: String,
     },
-    /// The run was interrupted.
-    #[error("interrupted")]
+    /// The run was interrupted by a signal (Ctrl-C, SIGTERM, SIGHUP).
+    #[error("interrupted by a signal (Ctrl-C, SIGTERM or SIGHUP); every node was stopped")]
     Interrupted,
     /// Anything else (I/O on the store, threads).
     #[error("internal error: {0}")]
@@ -68,6 +68,18 @@ impl RunError {
     }
 }
 
+/// Starts a named thread. The machine may refuse one (too many threads, no memory); that is
+/// a crashed run with a reason, not a panic.
+pub fn spawn_named<T: Send + 'static>(
+    name: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>, RunError> {
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(f)
+        .map_err(|e| RunError::Internal(format!("cannot start thread {name}: {e}")))
+}
+
 /// A node whose further output is ignored because it sent to an unknown endpoint.
 #[derive(Debug, Clone, Serialize)]
 pub struct Halt {
@@ -79,13 +91,50 @@ pub struct Halt {
     pub reason: String,
 }
 
+/// A node that closed its stdout while it was still meant to be running.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedStdout {
+    /// Node id.
+    pub node: String,
+    /// Seconds since the network was created.
+    pub at: f64,
+}
+
 /// Shared by every thread of a run.
 #[derive(Default)]
 pub struct Signals {
     aborted: AtomicBool,
-    error: Mutex<Option<RunError>>,
+    error: Mutex<Option<(RunError, std::time::Duration)>>,
     halts: Mutex<Vec<Halt>>,
+    closed_stdout: Mutex<Vec<ClosedStdout>>,
     net: OnceLock<Arc<Network>>,
+}
+
+/// The run in progress, for the signal handler.
+static CURRENT: Mutex<Option<std::sync::Weak<Signals>>> = Mutex::new(None);
+
+/// Makes `signals` the run a signal interrupts (until the next call).
+pub fn set_current(signals: &Arc<Signals>) {
+    if let Ok(mut current) = CURRENT.lock() {
+        *current = Some(Arc::downgrade(signals));
+    }
+}
+
+/// What the signal handler does: the first signal aborts the run in progress, which tears
+/// its nodes down and stores what it recorded; it returns false when there is no run to
+/// abort (or it was already aborted), and the caller should exit at once.
+pub fn interrupt_current() -> bool {
+    let current = CURRENT
+        .lock()
+        .ok()
+        .and_then(|c| c.as_ref().and_then(std::sync::Weak::upgrade));
+    match current {
+        Some(signals) if !signals.is_aborted() => {
+            signals.abort(RunError::Interrupted);
+            true
+        }
+        _ => false,
+    }
 }
 
 impl Signals {
@@ -98,9 +147,10 @@ impl Signals {
 
     /// Aborts the run; the first error wins.
     pub fn abort(&self, error: RunError) {
+        let at = self.net.get().map(|n| n.clock().now()).unwrap_or_default();
         if let Ok(mut slot) = self.error.lock() {
             if slot.is_none() {
-                *slot = Some(error);
+                *slot = Some((error, at));
             }
         }
         self.aborted.store(true, Ordering::SeqCst);
@@ -116,7 +166,36 @@ impl Signals {
 
     /// The error that aborted the run.
     pub fn error(&self) -> Option<RunError> {
-        self.error.lock().ok().and_then(|e| e.clone())
+        self.error
+            .lock()
+            .ok()
+            .and_then(|e| e.as_ref().map(|(e, _)| e.clone()))
+    }
+
+    /// When the run was aborted, on the network's clock.
+    pub fn aborted_at(&self) -> Option<std::time::Duration> {
+        self.error
+            .lock()
+            .ok()
+            .and_then(|e| e.as_ref().map(|(_, at)| *at))
+    }
+
+    /// Records that `node` closed its stdout at `at`.
+    pub fn stdout_closed(&self, node: &str, at: std::time::Duration) {
+        if let Ok(mut closed) = self.closed_stdout.lock() {
+            closed.push(ClosedStdout {
+                node: node.to_owned(),
+                at: at.as_secs_f64(),
+            });
+        }
+    }
+
+    /// Every node that closed its stdout before teardown.
+    pub fn closed_stdout(&self) -> Vec<ClosedStdout> {
+        self.closed_stdout
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// Records that `node`'s output is no longer delivered, and warns at once.

@@ -1,10 +1,9 @@
 //! The store: one directory per run, `store/<workload>/<timestamp>/`, with `latest` links
 //! (spec: workbench-core §11).
 
-use crate::checker::NetEvent;
-use crate::net::{EventKind, JournalEvent};
+use crate::checker::{NetEvent, NetTally};
 use serde_json::Value;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -87,42 +86,31 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Writes the journal as JSON lines: `{"id","time","type","message":{"id","src","dest","body"}}`.
-pub fn write_journal(dir: &Path, journal: &[JournalEvent]) -> io::Result<()> {
-    let mut out = BufWriter::new(std::fs::File::create(dir.join(files::MESSAGES))?);
-    for (seq, event) in journal.iter().enumerate() {
-        let kind = match event.kind {
-            EventKind::Send => "send",
-            EventKind::Recv => "recv",
-        };
-        writeln!(
-            out,
-            "{{\"id\":{seq},\"time\":{},\"type\":\"{kind}\",\"message\":{}}}",
-            event.time,
-            event.message.to_line()
-        )?;
+/// Tallies a stored journal for the statistics, one line at a time: a journal of any size is
+/// read in constant memory (bodies are skipped).
+pub fn tally_journal(dir: &Path) -> io::Result<NetTally> {
+    let path = dir.join(files::MESSAGES);
+    let mut reader = io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?);
+    let mut tally = NetTally::default();
+    let mut line = String::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(tally);
+        }
+        n += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: NetEvent = serde_json::from_str(&line).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}:{n}: {e}", path.display()),
+            )
+        })?;
+        tally.add_event(&event);
     }
-    out.flush()
-}
-
-/// The statistics' view of a journal held in memory.
-pub fn net_events(journal: &[JournalEvent]) -> Vec<NetEvent> {
-    journal
-        .iter()
-        .map(|e| NetEvent {
-            kind: e.kind,
-            message: crate::checker::net::NetEventMessage {
-                id: e.message.id,
-                src: e.message.src.clone(),
-                dest: e.message.dest.clone(),
-            },
-        })
-        .collect()
-}
-
-/// Reads the journal back for analysis (bodies are skipped).
-pub fn read_net_events(dir: &Path) -> io::Result<Vec<NetEvent>> {
-    crate::history::read_jsonl(&dir.join(files::MESSAGES))
 }
 
 /// Writes a JSON file, pretty-printed.

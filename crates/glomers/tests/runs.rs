@@ -281,6 +281,21 @@ fn a_node_that_exits_ends_the_run_with_its_status_and_stderr() {
     }
     assert_eq!(report.exit_code(), 255);
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    // A crash keeps what it had: the history so far, the journal so far, and why.
+    let history = std::fs::read_to_string(report.dir.join("history.jsonl")).unwrap();
+    assert!(history.lines().count() >= 8, "{history}");
+    let journal = std::fs::read_to_string(report.dir.join("messages.jsonl")).unwrap();
+    assert!(journal.contains("\"type\":\"init_ok\""));
+    let error = std::fs::read_to_string(report.dir.join("error.txt")).unwrap();
+    assert!(error.contains("exited during the run"), "{error}");
+    assert!(error.contains("operations recorded"), "{error}");
+    assert!(!report.dir.join("results.json").exists());
+    match glomers::analyze::analyze_dir(&report.dir) {
+        Err(e @ glomers::analyze::AnalyzeError::Crashed(_)) => {
+            assert!(e.to_string().contains("crashed"), "{e}")
+        }
+        other => panic!("analyze of a crashed run must say so, got {other:?}"),
+    }
 }
 
 #[test]
@@ -624,4 +639,221 @@ fn list_append_is_strict_serializable_on_one_node_only() {
         types.contains(&serde_json::json!("incompatible-order")),
         "{types:?}"
     );
+}
+
+#[test]
+fn a_key_printed_twice_reaches_the_receiver_once_holding_the_last_value() {
+    // The node prints `"type":"noise", ..., "type":"share"`; upstream parses and writes the
+    // body afresh, so peers get one `type`, `share`, and every value spreads.
+    let (report, _) = misbehave(
+        "dup-key",
+        "tok-dup-key",
+        "broadcast",
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "3",
+            "--rate",
+            "20",
+            "--topology",
+            "total",
+        ],
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    assert_eq!(r["workload"]["lost-count"], 0);
+    let journal = std::fs::read_to_string(report.dir.join("messages.jsonl")).unwrap();
+    let shares: Vec<&str> = journal
+        .lines()
+        .filter(|l| l.contains("\"share\""))
+        .collect();
+    assert!(!shares.is_empty());
+    for line in shares {
+        assert_eq!(line.matches("\"type\":").count(), 2, "{line}");
+        assert!(
+            line.contains(r#""body":{"type":"share","message":"#),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_node_printing_without_newlines_is_stopped_at_the_line_limit() {
+    let (report, elapsed) = misbehave(
+        "no-newline",
+        "tok-no-newline",
+        "echo",
+        // No requests: nothing else the node prints ends its endless line.
+        &["--node-count", "2", "--time-limit", "30", "--rate", "0"],
+    );
+    assert_eq!(report.exit_code(), 255);
+    match &report.outcome {
+        Err(RunError::BadOutput { node, line, rule }) => {
+            assert!(node == "n0" || node == "n1", "{node}");
+            assert!(line.starts_with("xxxx"), "{line}");
+            assert!(rule.starts_with("line-too-long"), "{rule}");
+            assert!(
+                rule.contains(&glomers::process::MAX_LINE_BYTES.to_string()),
+                "{rule}"
+            );
+        }
+        other => panic!(
+            "expected a line-too-long error, got {:?}",
+            other.as_ref().err()
+        ),
+    }
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    assert!(report.dir.join("error.txt").exists());
+}
+
+#[test]
+fn a_flood_of_valid_messages_is_journaled_to_disk_and_judged() {
+    // 2 nodes each sending 50 messages every 5 ms: 20,000 messages a second. The journal
+    // goes to messages.jsonl as the run goes; the statistics come from its tally.
+    let (report, _) = misbehave(
+        "flood",
+        "tok-flood",
+        "echo",
+        &[
+            "--node-count",
+            "2",
+            "--time-limit",
+            "3",
+            "--rate",
+            "20",
+            "50",
+        ],
+    );
+    let r = results(&report);
+    assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
+    let sent = r["net"]["servers"]["send-count"].as_u64().unwrap();
+    assert!(sent > 10_000, "{sent}");
+    let journal = std::fs::File::open(report.dir.join("messages.jsonl")).unwrap();
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(journal)).count() as u64;
+    assert_eq!(
+        lines,
+        r["net"]["all"]["send-count"].as_u64().unwrap()
+            + r["net"]["all"]["recv-count"].as_u64().unwrap()
+    );
+    let (again, _) = glomers::analyze::analyze_dir(&report.dir).unwrap();
+    assert_eq!(again["net"], r["net"]);
+}
+
+#[test]
+fn a_node_that_closes_its_stdout_is_named_in_the_summary() {
+    let (report, _) = misbehave(
+        "close-stdout",
+        "tok-close-stdout",
+        "echo",
+        &["--node-count", "1", "--time-limit", "3", "--rate", "20"],
+    );
+    let r = results(&report);
+    assert_eq!(r["glomers"]["closed-stdout"][0]["node"], "n0", "{r:#}");
+    let summary = glomers::report::summary(&report);
+    assert!(summary.contains("node n0 closed its stdout"), "{summary}");
+}
+
+#[test]
+fn a_workbench_that_falls_behind_is_flagged_and_a_normal_run_is_not() {
+    let (normal, _) = solution("echo", "--node-count 1 --time-limit 2 --rate 20 --seed 1");
+    let r = results(&normal);
+    assert_eq!(
+        r["glomers"]["self-health"]["spoiled-by-load"], false,
+        "{r:#}"
+    );
+    assert!(!normal.spoiled_by_load());
+    for measure in ["delivery", "client-timeout", "generator", "scheduler"] {
+        assert!(
+            r["glomers"]["self-health"]["lateness-ms"][measure].is_object(),
+            "{measure}"
+        );
+    }
+    // Every delivery thread stalls 1.5 s after taking each message: far past the limit.
+    let (late, _) = solution(
+        "echo",
+        "--node-count 1 --time-limit 3 --rate 2 --seed 1 --test-delivery-stall-ms 1500",
+    );
+    let r = results(&late);
+    assert_eq!(
+        r["glomers"]["self-health"]["spoiled-by-load"], true,
+        "{r:#}"
+    );
+    assert_eq!(r["glomers"]["self-health"]["worst"]["measure"], "delivery");
+    assert!(late.spoiled_by_load());
+    assert!(glomers::report::summary(&late).contains("SPOILED BY LOAD"));
+    // The flag never touches the verdict: whatever the run says stands beside it.
+    assert!(r["valid?"].is_boolean());
+}
+
+#[test]
+fn sigterm_tears_every_node_down_and_stores_the_run_as_crashed() {
+    let store = store();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glomers"))
+        .args([
+            "test",
+            "-w",
+            "echo",
+            "--bin",
+            env!("CARGO_BIN_EXE_misbehave"),
+        ])
+        .args([
+            "--node-count",
+            "3",
+            "--time-limit",
+            "60",
+            "--rate",
+            "20",
+            "--seed",
+            "1",
+        ])
+        .arg("--store")
+        .arg(&store)
+        .args(["good", "tok-sigterm"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is under way: its history has begun.
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never started"
+        );
+        let count = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("tok-sigterm"))
+            })
+            .count();
+        // The workbench's own command line names the token too: it and three nodes.
+        if count >= 4 && store.join("current").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(255), "a crashed run exits 255");
+    assert_no_process_left("tok-sigterm");
+    let dir = store.join("latest");
+    let error = std::fs::read_to_string(dir.join("error.txt")).unwrap();
+    assert!(error.contains("interrupted"), "{error}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(history.lines().count() > 10, "{history}");
+    let analyze = std::process::Command::new(env!("CARGO_BIN_EXE_glomers"))
+        .arg("analyze")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(analyze.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&analyze.stderr).contains("crashed"));
 }

@@ -5,7 +5,7 @@
 
 use glomers::client::{Client, ClientIds, RpcError};
 use glomers::clock::RealClock;
-use glomers::net::{Latency, LatencyDist, Network};
+use glomers::net::{JournalSink, Latency, LatencyDist, Network};
 use maelstrom::services::{cas_outcome, read_value, timestamp, write_done, CasOutcome, KvRequest};
 use maelstrom::{ErrorBody, ErrorCode, Reply, RpcResult};
 use rand::SeedableRng;
@@ -31,8 +31,10 @@ impl Harness {
             latency,
             Pcg64Mcg::seed_from_u64(1),
             Arc::new(RealClock::new()),
+            JournalSink::Discard,
+            Arc::default(),
         ));
-        let threads = glomers::services::start(&net, 7);
+        let threads = glomers::services::start(&net, 7).unwrap();
         let client = Client::open(net.clone(), &ClientIds::default());
         Harness {
             net,

@@ -10,8 +10,8 @@
 //! - `slow`: answers echo after 6 s (past the client timeout), to a then-closed client;
 //! - `gossip`: behaves, and also sends a one-way `noise` message to every peer per echo
 //!   (load for the network benchmarks);
-//! - `flood [BATCH]`: behaves, and every 5 ms sends BATCH (default 20) `noise` messages to
-//!   random peers;
+//! - `flood [BATCH]`: behaves, and every 5 ms sends BATCH (default 20; the first numeric
+//!   argument) `noise` messages to random peers;
 //! - `broadcast-once`: broadcast that tells each peer once and never retries;
 //! - `counter-rmw`: a g-counter that keeps one shared key in `seq-kv` with a read-then-cas
 //!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
@@ -24,6 +24,10 @@
 //! - `txn-dirty`: a txn store that applies each write the moment it runs, streams every
 //!   write (intermediate ones too) to its peers one message at a time, and answers every
 //!   fifth transaction with a definite error after applying it;
+//! - `no-newline`: after `init`, prints bytes on stdout forever without a newline;
+//! - `dup-key`: broadcast that tells each peer once, printing the body's `type` twice
+//!   (`noise` first, `share` last), as some serde layouts do; upstream delivers the last;
+//! - `close-stdout`: after a few requests, points its stdout at /dev/null and keeps running;
 //! - `good`: behaves (echo and generate).
 
 use maelstrom::services::{cas_outcome, read_value, CasOutcome, SEQ_KV};
@@ -118,6 +122,7 @@ const KV_TIMEOUT: Duration = Duration::from_millis(1000);
 enum Timer {
     Reply(String, Option<u64>, Value),
     Flood,
+    Garbage,
 }
 
 struct Misbehave {
@@ -184,6 +189,9 @@ impl Node for Misbehave {
         if mode == "flood" {
             ctx.set_timer(FLOOD_EVERY, Timer::Flood);
         }
+        if mode == "no-newline" {
+            ctx.set_timer(Duration::from_millis(1), Timer::Garbage);
+        }
         Misbehave {
             mode,
             served: 0,
@@ -205,6 +213,12 @@ impl Node for Misbehave {
             "exit" if self.served == 5 => {
                 eprintln!("misbehave: exiting on purpose");
                 std::process::exit(3)
+            }
+            "close-stdout" if self.served == 5 => {
+                if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                    let _ = nix::unistd::dup2_stdout(&null);
+                }
+                eprintln!("misbehave: stdout now goes nowhere");
             }
             _ => {}
         }
@@ -294,7 +308,14 @@ impl Node for Misbehave {
                 ctx.reply_to(&r.src, r.msg_id, &json!({"type": "broadcast_ok"}));
                 let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
                 for peer in peers {
-                    ctx.send(&peer, &json!({"type": "share", "message": message}));
+                    if self.mode == "dup-key" {
+                        eprint_then_stdout(&format!(
+                            r#"{{"src":"{}","dest":"{peer}","body":{{"type":"noise","message":{message},"type":"share"}}}}"#,
+                            ctx.node_id()
+                        ));
+                    } else {
+                        ctx.send(&peer, &json!({"type": "share", "message": message}));
+                    }
                 }
                 self.values.push(message);
             }
@@ -457,8 +478,8 @@ impl Node for Misbehave {
                 let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
                 if !peers.is_empty() {
                     let batch = std::env::args()
-                        .nth(2)
-                        .and_then(|b| b.parse().ok())
+                        .skip(2)
+                        .find_map(|b| b.parse().ok())
                         .unwrap_or(FLOOD_BATCH);
                     for _ in 0..batch {
                         let peer = &peers[ctx.rng().gen_range(0..peers.len())];
@@ -466,6 +487,14 @@ impl Node for Misbehave {
                     }
                 }
                 ctx.set_timer(FLOOD_EVERY, Timer::Flood);
+            }
+            Timer::Garbage => {
+                use std::io::Write;
+                let chunk = vec![b'x'; 1 << 16];
+                let mut out = std::io::stdout().lock();
+                // stdout-ok: deliberately endless output for tests
+                let _ = out.write_all(&chunk).and_then(|()| out.flush());
+                ctx.set_timer(Duration::from_millis(1), Timer::Garbage);
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::options::TestOptions;
 use crate::workload::Workload;
 use serde_json::{json, Map, Value};
 
-pub use net::NetEvent;
+pub use net::{NetEvent, NetTally};
 
 /// A checker's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,7 +66,7 @@ pub fn analyze(
     workload: &dyn Workload,
     options: &TestOptions,
     history: &[Op],
-    journal: &[NetEvent],
+    journal: &NetTally,
 ) -> Value {
     let workload_result = guarded(std::panic::AssertUnwindSafe(|| {
         workload.check(history, options)

@@ -8,7 +8,6 @@ use crate::history::{Op, OpType};
 use crate::net::{is_client, EventKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 
 /// What the statistics need of a journal event.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -31,26 +30,37 @@ pub struct NetEventMessage {
     pub dest: String,
 }
 
-#[derive(Default)]
+/// One subset's counts. Every message is journaled at its send, and ids are dense from 0, so
+/// distinct ids are kept as a bitset: a flood of millions of messages costs a few megabytes.
+#[derive(Debug, Default, Clone)]
 struct Subset {
     sends: u64,
     recvs: u64,
-    ids: HashSet<u64>,
+    seen: Vec<u64>,
+    distinct: u64,
 }
 
 impl Subset {
-    fn add(&mut self, event: &NetEvent) {
-        match event.kind {
+    fn add(&mut self, kind: EventKind, id: u64) {
+        match kind {
             EventKind::Send => self.sends += 1,
             EventKind::Recv => self.recvs += 1,
         }
-        self.ids.insert(event.message.id);
+        let (word, bit) = ((id / 64) as usize, id % 64);
+        if word >= self.seen.len() {
+            self.seen.resize(word + 1, 0);
+        }
+        if self.seen[word] & (1 << bit) == 0 {
+            self.seen[word] |= 1 << bit;
+            self.distinct += 1;
+        }
     }
 
     fn to_json(&self, op_count: u64, with_per_op: bool) -> Value {
-        let mut v = json!({"send-count": self.sends, "recv-count": self.recvs, "msg-count": self.ids.len()});
+        let mut v =
+            json!({"send-count": self.sends, "recv-count": self.recvs, "msg-count": self.distinct});
         if with_per_op && op_count > 0 {
-            v["msgs-per-op"] = json!(float32(self.ids.len() as f32 / op_count as f32));
+            v["msgs-per-op"] = json!(float32(self.distinct as f32 / op_count as f32));
         }
         v
     }
@@ -61,26 +71,48 @@ fn float32(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
 
-/// The `net` result.
-pub fn check(history: &[Op], journal: &[NetEvent]) -> Value {
-    let (mut all, mut clients, mut servers) =
-        (Subset::default(), Subset::default(), Subset::default());
-    for event in journal {
-        all.add(event);
-        if is_client(&event.message.src) || is_client(&event.message.dest) {
-            clients.add(event);
+/// The journal's statistics, accumulated one event at a time: the network feeds it while a
+/// run goes on, `analyze` while it streams `messages.jsonl`, so neither holds the journal.
+#[derive(Debug, Default, Clone)]
+pub struct NetTally {
+    all: Subset,
+    clients: Subset,
+    servers: Subset,
+}
+
+impl NetTally {
+    /// Counts one journal event.
+    pub fn add(&mut self, kind: EventKind, id: u64, src: &str, dest: &str) {
+        self.all.add(kind, id);
+        if is_client(src) || is_client(dest) {
+            self.clients.add(kind, id);
         } else {
-            servers.add(event);
+            self.servers.add(kind, id);
         }
     }
+
+    /// Counts a parsed journal event.
+    pub fn add_event(&mut self, event: &NetEvent) {
+        let m = &event.message;
+        self.add(event.kind, m.id, &m.src, &m.dest);
+    }
+
+    /// Messages sent so far.
+    pub fn sent(&self) -> u64 {
+        self.all.sends
+    }
+}
+
+/// The `net` result of a journal's tally.
+pub fn check(history: &[Op], tally: &NetTally) -> Value {
     let op_count = history
         .iter()
         .filter(|op| op.kind == OpType::Invoke && op.process.is_client())
         .count() as u64;
     json!({
-        "all": all.to_json(op_count, true),
-        "clients": clients.to_json(op_count, false),
-        "servers": servers.to_json(op_count, true),
+        "all": tally.all.to_json(op_count, true),
+        "clients": tally.clients.to_json(op_count, false),
+        "servers": tally.servers.to_json(op_count, true),
         "valid?": true,
     })
 }
@@ -135,7 +167,11 @@ mod tests {
             kind: OpType::Info,
             ..invoke.clone()
         };
-        let r = check(&[invoke.clone(), invoke.clone(), invoke, nemesis], &journal);
+        let mut tally = NetTally::default();
+        for e in &journal {
+            tally.add_event(e);
+        }
+        let r = check(&[invoke.clone(), invoke.clone(), invoke, nemesis], &tally);
         assert_eq!(
             r["all"],
             json!({"send-count": 5, "recv-count": 4, "msg-count": 5, "msgs-per-op": 1.6666666})
@@ -146,7 +182,7 @@ mod tests {
         );
         assert_eq!(r["servers"]["msg-count"], 3);
         assert_eq!(r["servers"]["msgs-per-op"], json!(1.0));
-        let r = check(&[], &journal);
+        let r = check(&[], &tally);
         assert!(
             r["all"].get("msgs-per-op").is_none(),
             "no ops, no msgs-per-op"

@@ -1,12 +1,14 @@
-//! Elle's rw-register analysis (spec: workloads §8 and §10) for histories of read/write
-//! transactions over registers with unique writes per key.
+//! Elle's rw-register analysis (jepsen-io/elle, `elle/rw_register.clj`, as Maelstrom's
+//! txn-rw-register workload configures it) for histories of read/write transactions over
+//! registers with unique writes per key.
 //!
 //! 1. Per key, a version graph: `nil` precedes every value written or read; in an `ok`
 //!    transaction that read `v` first and finally wrote `v'`, `v` precedes `v'` (Elle's
-//!    writes-follow-reads, as Maelstrom configures it); and, stricter than upstream, the
-//!    order of states one `ok` transaction passes through (see [`intra_txn_versions`]).
-//!    A source that would make some key's versions cyclic is reported (`cyclic-versions`)
-//!    and left out.
+//!    writes-follow-reads, `wfr-keys? true` in Maelstrom). Nothing else inside a
+//!    transaction orders versions: a store may buffer its writes until commit and serve
+//!    reads from committed state, so "wrote `a`, then read `b`" says nothing about which was
+//!    installed first. A source that would make some key's versions cyclic is reported
+//!    (`cyclic-versions`) and left out.
 //! 2. Transaction edges: `wr` from the unique `ok` writer of a value to its readers; for
 //!    each version edge `v1 -> v2`, `ww` from writers of `v1` to writers of `v2` and `rw`
 //!    from readers of `v1` to writers of `v2`; plus realtime or process order when the
@@ -166,43 +168,6 @@ fn writes_follow_reads_versions(txns: &[Txn]) -> VersionGraphs {
     g
 }
 
-/// Our addition to Elle's inference: the states one `ok` transaction passes through on a
-/// key are installed in that order. After the transaction wrote `a`, a read of another
-/// value `b` means `b` was installed after `a` (someone overwrote a write still in
-/// progress: a dirty write); a write of `b` after reading or writing `a` means `a`
-/// precedes `b`. Two reads in a row are not used, since read committed allows a later read
-/// to see an older committed version. Writes inside a transaction count as versions,
-/// which is what lets dirty writes (G0) show up as ww cycles (Maelstrom issue 56).
-fn intra_txn_versions(txns: &[Txn]) -> VersionGraphs {
-    let mut g = VersionGraphs::new();
-    for t in txns.iter().filter(|t| t.meta.kind == OpType::Ok) {
-        // Per key: the current state and whether this transaction wrote it.
-        let mut state: BTreeMap<u32, (u32, bool)> = BTreeMap::new();
-        for m in &t.mops {
-            match (state.get(&m.key).copied(), m.write) {
-                (None, w) => {
-                    state.insert(m.key, (m.value, w));
-                }
-                (Some((current, own)), false) => {
-                    if m.value != current {
-                        if own && m.value != NIL {
-                            g.entry(m.key).or_default().insert((current, m.value));
-                        }
-                        state.insert(m.key, (m.value, false));
-                    }
-                }
-                (Some((current, _)), true) => {
-                    if m.value != current {
-                        g.entry(m.key).or_default().insert((current, m.value));
-                    }
-                    state.insert(m.key, (m.value, true));
-                }
-            }
-        }
-    }
-    g
-}
-
 /// Keys whose version graph has a cycle, with the values involved.
 fn cyclic_keys(g: &VersionGraphs) -> Vec<(u32, Vec<u32>)> {
     let mut found = Vec::new();
@@ -231,10 +196,9 @@ fn cyclic_keys(g: &VersionGraphs) -> Vec<(u32, Vec<u32>)> {
 /// The version graphs from each source in turn, skipping any that would create a cycle.
 fn version_graphs(txns: &[Txn]) -> (VersionGraphs, Vec<CyclicVersions>) {
     type Grapher = fn(&[Txn]) -> VersionGraphs;
-    let sources: [(&'static str, Grapher); 3] = [
+    let sources: [(&'static str, Grapher); 2] = [
         ("initial-state", initial_state_versions),
         ("wfr-keys", writes_follow_reads_versions),
-        ("intra-txn", intra_txn_versions),
     ];
     let mut graphs = VersionGraphs::new();
     let mut used: Vec<&'static str> = Vec::new();
@@ -387,13 +351,6 @@ impl Analysis<'_> {
     fn link_data(&mut self, versions: &VersionGraphs) -> Result<(), AnalysisError> {
         let ext_writers = index(&self.txns, |t| t.ext_writes.clone());
         let ext_readers = index(&self.txns, |t| t.ext_reads.clone());
-        let writers = index(&self.txns, |t| {
-            t.mops
-                .iter()
-                .filter(|m| m.write)
-                .map(|m| (m.key, m.value))
-                .collect()
-        });
         let mut reads: Vec<(&(u32, u32), &Vec<u32>)> = ext_readers.iter().collect();
         reads.sort();
         for (&(k, v), readers) in reads {
@@ -428,13 +385,13 @@ impl Analysis<'_> {
         let none = Vec::new();
         for (&k, edges) in versions {
             for &(v1, v2) in edges {
-                let later = writers.get(&(k, v2)).unwrap_or(&none);
+                let later = ext_writers.get(&(k, v2)).unwrap_or(&none);
                 let why = Why {
                     key: k,
                     value: v1,
                     value2: v2,
                 };
-                for &a in writers.get(&(k, v1)).unwrap_or(&none) {
+                for &a in ext_writers.get(&(k, v1)).unwrap_or(&none) {
                     for &b in later {
                         self.graph.link(a, b, WW, Some(why.clone()));
                     }

@@ -12,6 +12,7 @@ pub mod seq_kv;
 pub mod tso;
 
 use crate::net::{Network, Take};
+use crate::signals::{spawn_named, RunError};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Map, Value};
@@ -41,7 +42,7 @@ pub fn all(seed: u64) -> Vec<Box<dyn Service>> {
 
 /// Registers every service endpoint and starts its consumer thread. The threads end when
 /// the network shuts down.
-pub fn start(net: &Arc<Network>, seed: u64) -> Vec<JoinHandle<()>> {
+pub fn start(net: &Arc<Network>, seed: u64) -> Result<Vec<JoinHandle<()>>, RunError> {
     let services = all(seed);
     for service in &services {
         net.register(service.name());
@@ -50,7 +51,9 @@ pub fn start(net: &Arc<Network>, seed: u64) -> Vec<JoinHandle<()>> {
         .into_iter()
         .map(|mut service| {
             let net = net.clone();
-            std::thread::spawn(move || serve(&net, service.as_mut()))
+            spawn_named(service.name().to_owned(), move || {
+                serve(&net, service.as_mut())
+            })
         })
         .collect()
 }
@@ -63,7 +66,7 @@ fn serve(net: &Network, service: &mut dyn Service) {
             Take::Dropped | Take::Empty => continue,
             Take::Closed => return,
         };
-        if !net.await_delivery(deadline, &message) {
+        if !net.await_delivery(deadline, net.clock().now(), &message) {
             return;
         }
         let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&message.body) else {
