@@ -1,5 +1,6 @@
-//! The synchronous network client (spec: workbench-core §7): one endpoint `c<k>`, one
-//! outstanding request, replies matched by integer `in_reply_to`, everything else dropped.
+//! The synchronous network client (jepsen-io/maelstrom, `src/maelstrom/client.clj`, `open!`,
+//! `send!`, `recv!` and `rpc!`): one endpoint `c<k>`, one outstanding request, replies
+//! matched by integer `in_reply_to`, everything else dropped.
 
 use crate::health::Measure;
 use crate::net::{NetError, Network, Take};

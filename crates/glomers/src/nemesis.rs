@@ -1,4 +1,6 @@
-//! Partitions: the four grudge shapes Maelstrom picks from (spec: workbench-core §5).
+//! Partitions: the four grudge shapes Maelstrom picks from (jepsen-io/maelstrom,
+//! `src/maelstrom/nemesis.clj`, `package`, which uses jepsen-io/jepsen,
+//! `jepsen/src/jepsen/nemesis/combined.clj`, `partition-specs` and `grudge`).
 //!
 //! A grudge maps each node to the set of nodes it will not hear from; cuts are
 //! one-directional entries, so symmetric cuts are symmetric grudges.

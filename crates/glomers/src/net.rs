@@ -176,7 +176,19 @@ struct State {
     drops: HashMap<String, BTreeSet<String>>,
     next_id: u64,
     rng: Pcg64Mcg,
+    /// Messages in all queues now, and the most there ever were.
+    queued: usize,
+    peak_queued: usize,
+    /// How long nodes' output waited for room, in all.
+    throttled: Duration,
 }
+
+/// The most messages the network holds in its queues before it stops reading nodes'
+/// stdout. Upstream's queues are unbounded, so a node that floods faster than its peers
+/// read grows the JVM until it dies; ours make the flooding node wait instead, as a full
+/// socket buffer would. About 30 MB of messages; a healthy run (even 3d, 25 nodes at rate
+/// 100) has a few thousand queued at most, so no ordinary run ever waits.
+pub const MAX_QUEUED: usize = 100_000;
 
 /// Where the journal goes.
 pub enum JournalSink {
@@ -197,8 +209,22 @@ impl JournalSink {
     }
 }
 
-/// The journal has its own lock so that deliveries (the hot path at high fan-out, when many
-/// consumers wake at the same deadline) do not queue behind routing.
+/// What the journal thread is asked to do.
+enum JournalEntry {
+    /// Journal one event.
+    Event(Duration, EventKind, Arc<NetMessage>),
+    /// Flush, and report what the journal amounts to so far.
+    Finish(std::sync::mpsc::Sender<JournalSummary>),
+}
+
+/// How many events may wait for the journal thread. Past this, senders and deliveries wait
+/// for it (the disk sets the pace instead of memory growing): about 64 Ki messages, a few
+/// megabytes, far more than a healthy run ever has waiting.
+const JOURNAL_BACKLOG: usize = 1 << 16;
+
+/// Formats and writes the journal on its own thread, so that neither routing nor the
+/// delivery threads (the hot path at high fan-out, when many consumers wake at the same
+/// deadline) wait for formatting or the disk.
 struct Journal {
     sink: JournalSink,
     /// Journal entries written so far: each entry's `id`.
@@ -210,6 +236,18 @@ struct Journal {
 }
 
 impl Journal {
+    fn run(mut self, entries: std::sync::mpsc::Receiver<JournalEntry>) {
+        for entry in entries {
+            match entry {
+                JournalEntry::Event(time, kind, message) => self.log(time, kind, &message),
+                JournalEntry::Finish(reply) => {
+                    let _ = reply.send(self.finish());
+                }
+            }
+        }
+        let _ = self.finish();
+    }
+
     fn log(&mut self, time: Duration, kind: EventKind, message: &NetMessage) {
         self.tally
             .add(kind, message.id, &message.src, &message.dest);
@@ -234,6 +272,21 @@ impl Journal {
             }
         }
     }
+
+    fn finish(&mut self) -> JournalSummary {
+        if self.error.is_none() {
+            if let JournalSink::File(path, out) = &mut self.sink {
+                if let Err(e) = out.flush() {
+                    self.error = Some(format!("writing {}: {e}", path.display()));
+                }
+            }
+        }
+        JournalSummary {
+            tally: self.tally.clone(),
+            events: self.seq,
+            error: self.error.clone(),
+        }
+    }
 }
 
 /// What the journal amounted to, once the run is over.
@@ -250,7 +303,9 @@ pub struct JournalSummary {
 /// The network shared by every endpoint's threads.
 pub struct Network {
     state: Mutex<State>,
-    journal: Mutex<Journal>,
+    journal: std::sync::mpsc::SyncSender<JournalEntry>,
+    /// Signalled when the queues drop below [`MAX_QUEUED`].
+    room: Condvar,
     shut_down: AtomicBool,
     latency: Latency,
     clock: Arc<dyn Clock>,
@@ -259,32 +314,42 @@ pub struct Network {
 
 impl Network {
     /// An empty network with the given latency, drawing from `rng`, journaling to `sink`
-    /// and measuring its delivery lateness into `health`.
+    /// and measuring its delivery lateness into `health`. Fails only if the journal's
+    /// thread cannot be started.
     pub fn new(
         latency: Latency,
         rng: Pcg64Mcg,
         clock: Arc<dyn Clock>,
         sink: JournalSink,
         health: Arc<Health>,
-    ) -> Self {
-        Network {
+    ) -> std::io::Result<Self> {
+        let (journal, entries) = std::sync::mpsc::sync_channel(JOURNAL_BACKLOG);
+        let writer = Journal {
+            sink,
+            seq: 0,
+            tally: NetTally::default(),
+            error: None,
+        };
+        std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || writer.run(entries))?;
+        Ok(Network {
             state: Mutex::new(State {
                 endpoints: HashMap::new(),
                 drops: HashMap::new(),
                 next_id: 0,
                 rng,
+                queued: 0,
+                peak_queued: 0,
+                throttled: Duration::ZERO,
             }),
-            journal: Mutex::new(Journal {
-                sink,
-                seq: 0,
-                tally: NetTally::default(),
-                error: None,
-            }),
+            room: Condvar::new(),
+            journal,
             shut_down: AtomicBool::new(false),
             latency,
             clock,
             health,
-        }
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -294,10 +359,11 @@ impl Network {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn journal_lock(&self) -> MutexGuard<'_, Journal> {
-        self.journal
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn journal(&self, time: Duration, kind: EventKind, message: &Arc<NetMessage>) {
+        // The journal thread lives as long as the network; a failed send means it is gone.
+        let _ = self
+            .journal
+            .send(JournalEntry::Event(time, kind, message.clone()));
     }
 
     /// The network's clock.
@@ -322,7 +388,9 @@ impl Network {
     pub fn deregister(&self, id: &str) {
         let mut state = self.lock();
         if let Some(endpoint) = state.endpoints.remove(id) {
+            state.queued -= endpoint.queue.len();
             endpoint.ready.notify_all();
+            self.room.notify_all();
         }
     }
 
@@ -358,13 +426,39 @@ impl Network {
         });
         // Journaled while the routing lock is held, so a send is always journaled before
         // its delivery can be.
-        self.journal_lock().log(now, EventKind::Send, &message);
+        self.journal(now, EventKind::Send, &message);
         let deadline = now + Duration::from_millis(latency);
         if let Some(endpoint) = state.endpoints.get_mut(dest) {
             endpoint.queue.push(Queued { deadline, message });
             endpoint.ready.notify_one();
+            state.queued += 1;
+            state.peak_queued = state.peak_queued.max(state.queued);
         }
         Ok(id)
+    }
+
+    /// Waits while the queues hold [`MAX_QUEUED`] messages or more (or until shutdown): a
+    /// node's stdout is read only when the network has room for what it says.
+    pub fn wait_for_room(&self) {
+        let mut state = self.lock();
+        if state.queued < MAX_QUEUED {
+            return;
+        }
+        let started = self.clock.now();
+        while state.queued >= MAX_QUEUED && !self.shut_down.load(AtomicOrdering::SeqCst) {
+            state = self
+                .room
+                .wait_timeout(state, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        state.throttled += self.clock.now().saturating_sub(started);
+    }
+
+    /// The most messages the queues ever held, and how long nodes' output waited for room.
+    pub fn pressure(&self) -> (usize, Duration) {
+        let state = self.lock();
+        (state.peak_queued, state.throttled)
     }
 
     /// Takes the head of `id`'s queue, waiting until `until` (or forever) for one to arrive.
@@ -379,6 +473,10 @@ impl Network {
                 return Take::Closed;
             };
             if let Some(head) = endpoint.queue.pop() {
+                if state.queued == MAX_QUEUED {
+                    self.room.notify_all();
+                }
+                state.queued -= 1;
                 let dropped = state
                     .drops
                     .get(id)
@@ -427,7 +525,7 @@ impl Network {
         }
         self.health
             .record(Measure::Delivery, now.saturating_sub(due));
-        self.journal_lock().log(now, EventKind::Recv, message);
+        self.journal(now, EventKind::Recv, message);
         true
     }
 
@@ -455,25 +553,23 @@ impl Network {
         for endpoint in state.endpoints.values() {
             endpoint.ready.notify_all();
         }
+        self.room.notify_all();
     }
 
     /// Flushes the journal file and returns what it amounted to. Later events are still
     /// counted, but a run calls this after its last one.
     pub fn finish_journal(&self) -> JournalSummary {
-        let mut journal = self.journal_lock();
-        if journal.error.is_none() {
-            if let JournalSink::File(path, out) = &mut journal.sink {
-                if let Err(e) = out.flush() {
-                    let error = format!("writing {}: {e}", path.display());
-                    journal.error = Some(error);
-                }
-            }
+        let (reply, summary) = std::sync::mpsc::channel();
+        if self.journal.send(JournalEntry::Finish(reply)).is_err() {
+            return JournalSummary {
+                error: Some("the journal thread is gone".into()),
+                ..JournalSummary::default()
+            };
         }
-        JournalSummary {
-            tally: journal.tally.clone(),
-            events: journal.seq,
-            error: journal.error.clone(),
-        }
+        summary.recv().unwrap_or_else(|_| JournalSummary {
+            error: Some("the journal thread is gone".into()),
+            ..JournalSummary::default()
+        })
     }
 
     /// Number of messages sent so far.
@@ -501,6 +597,7 @@ mod tests {
             JournalSink::Discard,
             Arc::default(),
         )
+        .unwrap()
     }
 
     #[test]
@@ -632,7 +729,8 @@ mod tests {
             Arc::new(RealClock::new()),
             JournalSink::file(&path).unwrap(),
             Arc::default(),
-        );
+        )
+        .unwrap();
         net.register("n0");
         net.register("n1");
         net.send("n0", "n1", "{\"a\":1}".into()).unwrap();
@@ -661,7 +759,8 @@ mod tests {
             Arc::new(RealClock::new()),
             JournalSink::file(Path::new("/dev/full")).unwrap(),
             Arc::default(),
-        );
+        )
+        .unwrap();
         full.register("n0");
         for _ in 0..10 {
             full.send("n0", "n0", "{}".into()).unwrap();

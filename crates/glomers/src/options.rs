@@ -1,5 +1,7 @@
-//! `glomers test` options: Maelstrom's flags with their defaults and validation (spec:
-//! workbench-core §1), plus our `--seed` and `--store`.
+//! `glomers test` options: Maelstrom's flags with their defaults and validation
+//! (jepsen-io/maelstrom, `src/maelstrom/core.clj`, `test-opt-spec` and `opt-spec`;
+//! jepsen-io/jepsen, `jepsen/src/jepsen/cli.clj`, `test-opt-spec`), plus our `--seed` and
+//! `--store`.
 
 use crate::net::{Latency, LatencyDist};
 use clap::Args;

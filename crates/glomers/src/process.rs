@@ -1,5 +1,6 @@
 //! Node processes: spawning, the stdin delivery loop, stdout routing, stderr logs, exit
-//! detection and teardown (spec: workbench-core §3).
+//! detection and teardown (jepsen-io/maelstrom, `src/maelstrom/process.clj`, `start-node!`,
+//! `stdin-thread`, `stdout-thread`, `stderr-thread` and `stop-node!`).
 //!
 //! Each node runs in its own process group so that teardown and Ctrl-C kill it together with
 //! anything it forked: no orphans, no zombies.
@@ -361,6 +362,7 @@ fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, sign
         if halted {
             continue;
         }
+        net.wait_for_room();
         let read_at = net.clock().now();
         let text = String::from_utf8_lossy(&raw);
         let line = text.trim_end_matches(['\n', '\r']);

@@ -1,6 +1,8 @@
-//! One test run from start to verdict (spec: workbench-core §2): start the nodes, `init`
-//! them, run the main phase (clients at the global rate, nemesis on its schedule), the final
-//! phase if the workload has one, tear down, write the store, analyse.
+//! One test run from start to verdict (jepsen-io/maelstrom, `src/maelstrom/core.clj`,
+//! `maelstrom-test`, and `src/maelstrom/db.clj`, `db`; jepsen-io/jepsen,
+//! `jepsen/src/jepsen/core.clj`, `run!`): start the nodes, `init` them, run the main phase
+//! (clients at the global rate, nemesis on its schedule), the final phase if the workload
+//! has one, tear down, write the store, analyse.
 
 use crate::checker::{self, Validity};
 use crate::client::{Client, ClientIds, RpcError};
@@ -121,13 +123,16 @@ pub fn run_test(
     let journal_path = dir.join(files::MESSAGES);
     let sink = JournalSink::file(&journal_path)
         .map_err(|e| RunError::Internal(format!("creating {}: {e}", journal_path.display())))?;
-    let net = Arc::new(Network::new(
-        options.latency,
-        net_rng,
-        clock.clone(),
-        sink,
-        health.clone(),
-    ));
+    let net = Arc::new(
+        Network::new(
+            options.latency,
+            net_rng,
+            clock.clone(),
+            sink,
+            health.clone(),
+        )
+        .map_err(|e| RunError::Internal(format!("cannot start the journal thread: {e}")))?,
+    );
     let signals = Signals::new(net.clone());
     signals::set_current(&signals);
     let watchdog = Watchdog::start(clock.clone(), health.clone());
@@ -213,6 +218,7 @@ pub fn run_test(
     }
     watchdog.stop();
     let journal = net.finish_journal();
+    let (peak_queued, throttled) = net.pressure();
     if let Some(error) = &journal.error {
         store_errors.push(error.clone());
     }
@@ -234,6 +240,11 @@ pub fn run_test(
                     "max": delivery.summary()["max"],
                 },
                 "self-health": health.report(),
+                "network-queues": {
+                    "peak-queued": peak_queued,
+                    "limit": crate::net::MAX_QUEUED,
+                    "output-throttled-ms": throttled.as_secs_f64() * 1000.0,
+                },
             });
             Ok(results)
         }

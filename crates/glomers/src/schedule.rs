@@ -1,5 +1,6 @@
-//! When client operations start (spec: workbench-core §6.1): Jepsen's global stagger and the
-//! round-robin choice of a free worker thread.
+//! When client operations start: Jepsen's global stagger (jepsen-io/jepsen,
+//! `jepsen/src/jepsen/generator.clj`, `stagger`) and the round-robin choice of a free worker
+//! thread (`jepsen/src/jepsen/generator/context.clj`, `some-free-process` and `busy-thread`).
 
 use rand::Rng;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The store: one directory per run, `store/<workload>/<timestamp>/`, with `latest` links
-//! (spec: workbench-core §11).
+//! (jepsen-io/jepsen, `jepsen/src/jepsen/store.clj`, `path` and `update-symlinks!`).
 
 use crate::checker::{NetEvent, NetTally};
 use serde_json::Value;

@@ -40,8 +40,9 @@ pub struct Reference {
     pub max: f64,
 }
 
-/// The best published pairs (`shared/spec/challenges.md`). The second is quoted as about 2
-/// *server* messages per operation; clients add 2 per operation, so it sits near 4 here.
+/// Reference points: two results published for the efficient-broadcast challenge (star
+/// topology, batched gossip). The second is quoted as about 2 *server* messages per
+/// operation; clients add 2 per operation, so it sits near 4 here.
 pub const REFERENCES: [Reference; 2] = [
     Reference {
         label: "published: star, 50 ms batches",

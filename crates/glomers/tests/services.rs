@@ -27,13 +27,16 @@ impl Harness {
             mean: 1,
             dist: LatencyDist::Constant,
         };
-        let net = Arc::new(Network::new(
-            latency,
-            Pcg64Mcg::seed_from_u64(1),
-            Arc::new(RealClock::new()),
-            JournalSink::Discard,
-            Arc::default(),
-        ));
+        let net = Arc::new(
+            Network::new(
+                latency,
+                Pcg64Mcg::seed_from_u64(1),
+                Arc::new(RealClock::new()),
+                JournalSink::Discard,
+                Arc::default(),
+            )
+            .unwrap(),
+        );
         let threads = glomers::services::start(&net, 7).unwrap();
         let client = Client::open(net.clone(), &ClientIds::default());
         Harness {

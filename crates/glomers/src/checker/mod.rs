@@ -1,6 +1,8 @@
 //! Checkers: pure functions from a history (and the network journal) to a verdict with its
 //! explanation. [`analyze`] composes them into the results map and merges `valid?` as
-//! upstream does (spec: workbench-core §10).
+//! upstream does (jepsen-io/maelstrom, `src/maelstrom/core.clj`, the `:checker` of
+//! `maelstrom-test`; jepsen-io/jepsen, `jepsen/src/jepsen/checker.clj`, `compose` and
+//! `merge-valid`).
 
 pub mod availability;
 pub mod exceptions;

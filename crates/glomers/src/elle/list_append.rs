@@ -1,5 +1,6 @@
-//! Elle's list-append analysis (spec: workloads §8 and §9) for histories of transactions
-//! that append unique elements to lists and read whole lists.
+//! Elle's list-append analysis (jepsen-io/elle, `src/elle/list_append.clj`, `check` and
+//! `graph`) for histories of transactions that append unique elements to lists and read
+//! whole lists.
 //!
 //! Every read of a key is a prefix of the key's one true list, so the longest read is its
 //! version order (when all reads are prefixes of one another; otherwise

@@ -1,6 +1,7 @@
-//! `lww-kv` as upstream really behaves (spec: workbench-core §8.5): two independent replicas
-//! that never converge (the gossip result is computed and discarded upstream); each request
-//! goes to one of them by a fair coin. `cas` never creates a missing key.
+//! `lww-kv` as upstream really behaves (jepsen-io/maelstrom, `src/maelstrom/service.clj`,
+//! `lww-kv` wrapped by `eventual`, see `Eventual`'s `handle!`): two independent replicas that
+//! never converge (the gossip result is computed and discarded upstream); each request goes
+//! to one of them by a fair coin. `cas` never creates a missing key.
 
 use super::kv::{apply, Flavor, State};
 use super::Service;

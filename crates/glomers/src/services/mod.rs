@@ -1,5 +1,6 @@
-//! Maelstrom's built-in services (spec: workbench-core §8): `lin-kv`, `seq-kv`, `lww-kv` and
-//! `lin-tso`, present in every run.
+//! Maelstrom's built-in services (jepsen-io/maelstrom, `src/maelstrom/service.clj`,
+//! `default-services` and `service-thread`): `lin-kv`, `seq-kv`, `lww-kv` and `lin-tso`,
+//! present in every run.
 //!
 //! Each service is an endpoint of the network with one consumer thread: it takes requests
 //! in deadline order (latency and head-of-line sleeps as for nodes; partitions never apply

@@ -1,6 +1,7 @@
-//! `seq-kv`, as upstream implements it (spec: workbench-core §8.4): a ring of the 32 latest
-//! states; each requester reads from a random state no older than the last one it saw, and
-//! anything that would change that state is applied to the newest state instead.
+//! `seq-kv`, as upstream implements it (jepsen-io/maelstrom, `src/maelstrom/service.clj`,
+//! `sequential` and `Sequential`'s `handle!`): a ring of the 32 latest states; each requester
+//! reads from a random state no older than the last one it saw, and anything that would
+//! change that state is applied to the newest state instead.
 
 use super::kv::{apply, State, STANDARD};
 use super::Service;

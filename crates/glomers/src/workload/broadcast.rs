@@ -1,6 +1,7 @@
-//! The broadcast workload (spec: workloads §3): a `topology` message at setup, then a 50/50
-//! mix of `broadcast` (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period,
-//! and a final read on every client thread. Checked with Jepsen's `set-full`.
+//! The broadcast workload (jepsen-io/maelstrom, `src/maelstrom/workload/broadcast.clj`,
+//! `client` and `workload`): a `topology` message at setup, then a 50/50 mix of `broadcast`
+//! (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period, and a final read on
+//! every client thread. Checked with Jepsen's `set-full`.
 
 use super::{add_or_read, Call, Completion, Generator, Invocation, WithFinalRead, Workload};
 
@@ -228,7 +229,8 @@ impl Element<'_> {
     }
 }
 
-/// Jepsen's `set-full` checker with `broadcast` as the add function (spec: workloads §3).
+/// Jepsen's `set-full` checker with `broadcast` as the add function (jepsen-io/maelstrom,
+/// `src/maelstrom/workload/broadcast.clj`, `checker`).
 pub fn check(history: &[Op]) -> Value {
     set_full(history, "broadcast")
 }
@@ -291,10 +293,21 @@ pub fn set_full(history: &[Op], add_f: &str) -> Value {
             _ => {}
         }
     }
-    summarize(&elements)
+    summarize(&elements, add_f)
 }
 
-fn summarize(elements: &[Element]) -> Value {
+/// An op as upstream's checker sees it: Maelstrom renames `broadcast` to `add` before
+/// handing the history to `set-full` (jepsen-io/maelstrom,
+/// `src/maelstrom/workload/broadcast.clj`, `checker`), so that is the `f` its results show.
+fn as_checked(op: Option<&Op>, add_f: &str) -> Value {
+    let mut value = serde_json::to_value(op).unwrap_or(Value::Null);
+    if op.is_some_and(|op| op.f == add_f) {
+        value["f"] = json!("add");
+    }
+    value
+}
+
+fn summarize(elements: &[Element], add_f: &str) -> Value {
     let sorted = |mut values: Vec<&Value>| -> Vec<Value> {
         values.sort_by(|a, b| compare(a, b).unwrap_or(Ordering::Equal));
         values.into_iter().cloned().collect()
@@ -314,8 +327,9 @@ fn summarize(elements: &[Element]) -> Value {
                 "element": e.value,
                 "outcome": "stable",
                 "stable-latency": e.stable_latency(),
-                "lost-latency": e.lost_latency(),
-                "known": e.known,
+                // Only a lost element has one; these are all stable.
+                "lost-latency": Value::Null,
+                "known": as_checked(e.known, add_f),
                 "last-absent": e.last_absent,
             })
         })
@@ -344,7 +358,7 @@ fn summarize(elements: &[Element]) -> Value {
     // Ours, not upstream's: which lost values, acknowledged when, missed by which read.
     let lost_details: Vec<Value> = with(Outcome::Lost)
         .take(WORST_STALE)
-        .map(|e| json!({"element": e.value, "known": e.known, "last-present": e.last_present, "last-absent": e.last_absent}))
+        .map(|e| json!({"element": e.value, "known": as_checked(e.known, add_f), "last-present": e.last_present, "last-absent": e.last_absent}))
         .collect();
     if !lost_details.is_empty() {
         result["lost-details"] = Value::Array(lost_details);
@@ -455,6 +469,12 @@ mod tests {
             json!({"0": 49, "0.5": 49, "0.95": 49, "0.99": 49, "1": 49})
         );
         assert_eq!(r["worst-stale"][0]["element"], 0);
+        // As upstream's set-full sees it: stable, so no lost latency, and the
+        // acknowledged broadcast as the `add` Maelstrom renames it to.
+        assert_eq!(r["worst-stale"][0]["lost-latency"], Value::Null);
+        assert_eq!(r["worst-stale"][0]["known"]["f"], "add");
+        assert_eq!(r["worst-stale"][0]["known"]["type"], "ok");
+        assert_eq!(r["worst-stale"][0]["last-absent"]["f"], "read");
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The g-counter and pn-counter workloads (spec: workloads §5): `add` deltas and `read` the
-//! total; after the heal and the quiet period every final read must equal the acknowledged
-//! deltas plus some subset of the indeterminate ones.
+//! The g-counter and pn-counter workloads (jepsen-io/maelstrom,
+//! `src/maelstrom/workload/g_counter.clj`, `workload`, and
+//! `src/maelstrom/workload/pn_counter.clj`, `workload` and `checker`): `add` deltas and
+//! `read` the total; after the heal and the quiet period every final read must equal the
+//! acknowledged deltas plus some subset of the indeterminate ones.
 
 use super::{add_or_read, Call, Completion, Generator, Invocation, WithFinalRead, Workload};
 use crate::client::{FieldType, ResponseSchema};

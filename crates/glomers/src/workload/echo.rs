@@ -1,5 +1,6 @@
-//! The echo workload (spec: workloads §1): clients send `echo` with a string, the node must
-//! answer `echo_ok` with the same value.
+//! The echo workload (jepsen-io/maelstrom, `src/maelstrom/workload/echo.clj`, `client` and
+//! `checker`): clients send `echo` with a string, the node must answer `echo_ok` with the
+//! same value.
 
 use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{FieldType, ResponseSchema};

@@ -1,7 +1,8 @@
-//! The g-set workload (spec: workloads §4): a 50/50 mix of `add` (unique integers 0, 1, 2,
-//! ...) and `read`, a heal and a quiet period, and a final read on every client thread.
-//! Checked with Jepsen's `set-full`, as broadcast. No error wrapper: every error or timeout
-//! is an indeterminate exception.
+//! The g-set workload (jepsen-io/maelstrom, `src/maelstrom/workload/g_set.clj`, `client` and
+//! `workload`): a 50/50 mix of `add` (unique integers 0, 1, 2, ...) and `read`, a heal and a
+//! quiet period, and a final read on every client thread. Checked with Jepsen's `set-full`
+//! (jepsen-io/jepsen, `jepsen/src/jepsen/checker.clj`, `set-full`), as broadcast. No error
+//! wrapper: every error or timeout is an indeterminate exception.
 
 use super::broadcast::{set_full, AddOrReadGenerator};
 use super::{add_or_read, Call, Completion, Generator, WithFinalRead, Workload};

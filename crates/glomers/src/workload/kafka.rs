@@ -1,7 +1,9 @@
-//! The kafka workload (spec: workloads §7): clients `send` numbered messages to string keys
-//! and `poll` them back from their assigned keys, committing what they read; an `assign`
-//! now and then, crashes that replace the client, and a final phase in which every thread
-//! re-reads everything from the beginning. Checked with `jepsen.tests.kafka`'s analysis:
+//! The kafka workload (jepsen-io/maelstrom, `src/maelstrom/workload/kafka.clj`, `workload`,
+//! built on jepsen-io/jepsen, `jepsen/src/jepsen/tests/kafka.clj`, `workload`): clients
+//! `send` numbered messages to string keys and `poll` them back from their assigned keys,
+//! committing what they read; an `assign` now and then, crashes that replace the client, and
+//! a final phase in which every thread re-reads everything from the beginning. Checked with
+//! `jepsen.tests.kafka`'s `analysis`:
 //! per-key version orders from sends and polls, then inconsistent offsets, duplicates, G1a,
 //! lost writes, poll skips and non-monotonic polls (between and within polls),
 //! non-monotonic sends, unseen messages and realtime cycles (G1c-realtime).
@@ -149,21 +151,21 @@ impl Generator for KafkaGenerator {
             let reached = &mut self.finals.entry(thread).or_default().1;
             for (k, list) in reads_of(&op) {
                 if let Some(o) = list.iter().filter_map(|(o, _)| *o).max() {
-                    let r = reached.entry(k).or_insert(o);
+                    let r = reached.entry(k.label()).or_insert(o);
                     *r = (*r).max(o);
                 }
             }
             return;
         }
         if let Some((k, _, Some(offset))) = send_of(&op) {
-            let h = self.highest.entry(k).or_insert(offset);
+            let h = self.highest.entry(k.label()).or_insert(offset);
             *h = (*h).max(offset);
         }
         for (k, list) in reads_of(&op) {
             if let Some(o) = list.iter().filter_map(|(o, _)| *o).max() {
-                let h = self.highest.entry(k.clone()).or_insert(o);
+                let h = self.highest.entry(k.label()).or_insert(o);
                 *h = (*h).max(o);
-                let p = self.polled.entry(k).or_insert(o);
+                let p = self.polled.entry(k.label()).or_insert(o);
                 *p = (*p).max(o);
             }
         }
@@ -354,7 +356,54 @@ const ALLOWED: [&str; 6] = [
 /// How many examples each error type keeps.
 const EXAMPLES: usize = 8;
 
-type Key = String;
+/// A key as the checker compares it. Upstream's checker compares keys with `=`, so the
+/// integer `9` and the string `"9"` are different keys. (Maelstrom's own histories only
+/// carry strings, and poll results are JSON objects, whose keys are strings; an integer key
+/// comes from a history built elsewhere.)
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Key {
+    /// A string key.
+    Text(String),
+    /// Any other key, as its JSON text.
+    Other(String),
+}
+
+impl Key {
+    fn of(value: &Value) -> Key {
+        match value {
+            Value::String(s) => Key::Text(s.clone()),
+            other => Key::Other(other.to_string()),
+        }
+    }
+
+    /// The name of the key where it must be a string (a JSON object's key).
+    fn label(&self) -> String {
+        match self {
+            Key::Text(s) | Key::Other(s) => s.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Text(s) => write!(f, "{}", Value::String(s.clone())),
+            Key::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl serde::Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Key::Text(s) => serializer.serialize_str(s),
+            Key::Other(text) => serde_json::from_str::<Value>(text)
+                .unwrap_or(Value::Null)
+                .serialize(serializer),
+        }
+    }
+}
+
 /// A message as canonical JSON text (`1` and `1.0` differ).
 type Msg = String;
 
@@ -364,7 +413,7 @@ fn send_of(op: &Op) -> Option<(Key, Msg, Option<i64>)> {
     if mop.get(0)?.as_str()? != "send" {
         return None;
     }
-    let key = key_text(mop.get(1)?);
+    let key = Key::of(mop.get(1)?);
     match mop.get(2)? {
         Value::Array(pair) if op.kind == OpType::Ok && pair.len() == 2 => {
             Some((key, pair[1].to_string(), pair[0].as_i64()))
@@ -392,12 +441,13 @@ fn reads_of(op: &Op) -> BTreeMap<Key, Vec<(Option<i64>, Msg)>> {
                     .collect()
             })
             .unwrap_or_default();
-        reads.insert(key.clone(), list);
+        reads.insert(Key::Text(key.clone()), list);
     }
     reads
 }
 
-fn key_text(key: &Value) -> Key {
+/// A key as the wire carries it: Maelstrom's kafka schema makes every key a string.
+fn key_text(key: &Value) -> String {
     key.as_str().map_or_else(|| key.to_string(), str::to_owned)
 }
 
@@ -585,7 +635,7 @@ pub fn check(history: &[Op]) -> Value {
                 let keep: BTreeSet<Key> = invocation_of
                     .get(&op.index)
                     .and_then(|inv| inv.value.as_array())
-                    .map(|keys| keys.iter().map(key_text).collect())
+                    .map(|keys| keys.iter().map(Key::of).collect())
                     .unwrap_or_default();
                 last_read
                     .entry(p)
@@ -706,7 +756,7 @@ pub fn check(history: &[Op]) -> Value {
         let time = completions.last().map_or(0, |op| op.time);
         let counts: Map<String, Value> = unseen
             .iter()
-            .map(|(k, ms)| (k.clone(), json!(ms.len())))
+            .map(|(k, ms)| (k.label(), json!(ms.len())))
             .collect();
         let messages: Map<String, Value> = unseen
             .iter()
@@ -716,7 +766,7 @@ pub fn check(history: &[Op]) -> Value {
                     crate::values::compare(a, b).unwrap_or(std::cmp::Ordering::Equal)
                 });
                 values.truncate(32);
-                (k.clone(), Value::Array(values))
+                (k.label(), Value::Array(values))
             })
             .collect();
         result.insert(
@@ -766,8 +816,9 @@ fn max_offsets(op: &Op) -> BTreeMap<Key, i64> {
 /// Upstream's informational `worst-realtime-lag`: over every `ok` poll and every key its
 /// process follows, how long before the poll was invoked the offset after the highest one
 /// the process has seen was already known to exist; the largest such lag, with its poll's
-/// invocation time, process and key. Times in nanoseconds, like the history's (upstream
-/// reports its history's nanoseconds too); `{"time": 0, "lag": 0}` when there is none.
+/// invocation time, process and key. Both times in seconds, as Jepsen 0.3.1 and 0.3.7
+/// report them (jepsen-io/jepsen, `jepsen/tests/kafka.clj`, `checker`: `nanos->secs` on
+/// `:time` and `:lag`); `{"time": 0.0, "lag": 0.0}` when there is none, as 0.3.7 says.
 fn worst_realtime_lag(clients: &[&Op], invocation_of: &HashMap<u64, &Op>) -> Value {
     // key -> offset -> the earliest time that offset was known to exist.
     let mut exists_since: HashMap<Key, Vec<Option<u64>>> = HashMap::new();
@@ -800,7 +851,7 @@ fn worst_realtime_lag(clients: &[&Op], invocation_of: &HashMap<u64, &Op>) -> Val
                 let keys = op.value.as_array().cloned().unwrap_or_default();
                 let new = keys
                     .iter()
-                    .map(key_text)
+                    .map(Key::of)
                     .map(|k| {
                         let offset = old.get(&k).copied().unwrap_or(-1);
                         (k, offset)
@@ -829,14 +880,21 @@ fn worst_realtime_lag(clients: &[&Op], invocation_of: &HashMap<u64, &Op>) -> Val
         }
     }
     match worst {
-        Some((time, process, key, lag)) => {
-            json!({"time": time, "process": process, "key": key, "lag": lag})
-        }
-        None => json!({"time": 0, "lag": 0}),
+        Some((time, process, key, lag)) => json!({
+            "time": nanos_to_secs(time),
+            "process": process,
+            "key": key,
+            "lag": nanos_to_secs(lag),
+        }),
+        None => json!({"time": 0.0, "lag": 0.0}),
     }
 }
 
-fn classify(errors: &mut Errors, prefix: &str, key: &str, delta: i64, ops: Value) {
+fn nanos_to_secs(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
+}
+
+fn classify(errors: &mut Errors, prefix: &str, key: &Key, delta: i64, ops: Value) {
     let kind = match (prefix, delta) {
         ("", d) if d > 1 => "poll-skip",
         ("", d) if d < 1 => "nonmonotonic-poll",
@@ -917,6 +975,38 @@ mod tests {
     }
 
     #[test]
+    fn integer_and_string_keys_are_different_keys() {
+        // A send to the integer key 9 is not a send to "9": the poll of "9" read a message
+        // nobody wrote there, which upstream cannot explain (it throws: unknown).
+        let mut h = H(vec![]);
+        h.op(
+            0,
+            "send",
+            json!([["send", 9, 1]]),
+            OpType::Ok,
+            json!([["send", 9, [0, 1]]]),
+        )
+        .poll(1, "9", &[(0, 1)]);
+        let r = h.check();
+        assert_eq!(r["valid?"], "unknown", "{r:#}");
+        assert!(r["error"].as_str().unwrap().contains("for key \"9\""));
+        // The same history with the key written as a string throughout is fine.
+        let r = H(vec![]).send(0, "9", 1, 0).poll(1, "9", &[(0, 1)]).check();
+        assert_eq!(r["valid?"], true, "{r:#}");
+        // Integer keys alone are judged like any other.
+        let mut h = H(vec![]);
+        h.op(
+            0,
+            "send",
+            json!([["send", 9, 1]]),
+            OpType::Ok,
+            json!([["send", 9, [0, 1]]]),
+        );
+        let r = h.check();
+        assert_eq!(r["unseen"]["unseen"], json!({"9": 1}), "{r:#}");
+    }
+
+    #[test]
     fn realtime_lag_is_measured_from_when_the_next_offset_existed() {
         // Upstream's docstring example: offset 1 of x is known to exist from the second
         // send's completion (t=7000); the next poll, invoked at t=8000 by a process that
@@ -931,14 +1021,17 @@ mod tests {
         let lag = &r["worst-realtime-lag"];
         assert_eq!(lag["key"], "x", "{lag}");
         assert_eq!(lag["process"], 1);
-        assert_eq!(lag["time"], 8000, "the second poll's invocation");
+        assert_eq!(
+            lag["time"], 8000e-9,
+            "the second poll's invocation, in seconds"
+        );
         assert_eq!(
             lag["lag"],
-            8000 - 7000,
+            (8000 - 7000) as f64 / 1e9,
             "offset 1 known since the send's completion"
         );
         let none = H(vec![]).send(0, "x", 1, 0).check();
-        assert_eq!(none["worst-realtime-lag"], json!({"time": 0, "lag": 0}));
+        assert_eq!(none["worst-realtime-lag"], json!({"time": 0.0, "lag": 0.0}));
     }
 
     #[test]

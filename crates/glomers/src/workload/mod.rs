@@ -352,7 +352,8 @@ pub fn add_or_read(
 
 /// The client of both transactional workloads (txn-rw-register, txn-list-append): the
 /// generated micro-ops go out as `{"type": "txn", "txn": [...]}` and the reply's `txn` is the
-/// completion value, trusted verbatim for the checker to judge (spec: workloads §9.1).
+/// completion value, trusted verbatim for the checker to judge (jepsen-io/maelstrom,
+/// `src/maelstrom/workload/txn_list_append.clj` and `txn_rw_register.clj`, `client`).
 pub fn txn(mut call: Call<'_>, txn_ok: &ResponseSchema) -> Completion {
     let request = json!({"type": "txn", "txn": call.invocation().value});
     call.call(request, txn_ok, |mut reply| {
@@ -360,7 +361,8 @@ pub fn txn(mut call: Call<'_>, txn_ok: &ResponseSchema) -> Completion {
     })
 }
 
-/// Maelstrom's error-to-operation mapping (spec: workbench-core §7.4).
+/// Maelstrom's error-to-operation mapping (jepsen-io/maelstrom, `src/maelstrom/client.clj`,
+/// `with-errors`).
 pub fn map_error(idempotent: bool, invocation: &Invocation, error: RpcError) -> Completion {
     let indefinite = if idempotent {
         OpType::Fail

@@ -1,4 +1,6 @@
-//! The txn-list-append workload (spec: workloads §9): transactions of reads and appends of
+//! The txn-list-append workload (jepsen-io/maelstrom,
+//! `src/maelstrom/workload/txn_list_append.clj`, `workload`, built on jepsen-io/jepsen,
+//! `jepsen/src/jepsen/tests/cycle/append.clj`, `test`): transactions of reads and appends of
 //! unique elements over lists, Elle's `wr-txns` generator with `append` for `w`, checked by
 //! Elle's list-append analysis ([`crate::elle::list_append`]) against
 //! `--consistency-models`. There is no Maelstrom wrapper: an empty graph or a search timeout

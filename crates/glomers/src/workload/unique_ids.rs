@@ -1,5 +1,6 @@
-//! The unique-ids workload (spec: workloads §2): clients ask for ids; no id may be
-//! acknowledged twice.
+//! The unique-ids workload (jepsen-io/maelstrom, `src/maelstrom/workload/unique_ids.clj`,
+//! `workload`; jepsen-io/jepsen, `jepsen/src/jepsen/checker.clj`, `unique-ids`): clients ask
+//! for ids; no id may be acknowledged twice.
 
 use super::{Call, Completion, Generator, Invocation, Workload};
 use crate::client::{FieldType, ResponseSchema};
@@ -104,7 +105,12 @@ pub fn check(history: &[Op]) -> Value {
             duplicated.sort_by(|a, b| compare(a.1, b.1).unwrap_or(Ordering::Equal));
             let shown: Map<String, Value> = duplicated
                 .iter()
-                .map(|(n, id)| (id.to_string(), Value::from(*n)))
+                // Upstream's map is keyed by the id itself; JSON keys are strings, so a
+                // string id is its own key and any other id is written as JSON.
+                .map(|(n, id)| {
+                    let key = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+                    (key, Value::from(*n))
+                })
                 .collect();
             result["duplicated"] = Value::Object(shown);
             result["valid?"] = Value::Bool(duplicated_count == 0);
@@ -198,7 +204,11 @@ mod tests {
         ]));
         assert_eq!(r["valid?"], false);
         assert_eq!(r["duplicated-count"], 2);
-        assert_eq!(r["duplicated"], json!({"\"a\"": 3, "\"b\"": 2}));
+        assert_eq!(
+            r["duplicated"],
+            json!({"a": 3, "b": 2}),
+            "keys are the ids themselves"
+        );
         assert_eq!(r["range"], json!(["a", "c"]));
     }
 
