@@ -1,6 +1,6 @@
 //! The context handed to every handler: the node's view of the world and its outbox.
 
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, ErrorReply};
 use crate::node::{Node, Request};
 use crate::protocol::{encode_line, MsgId};
 use rand_pcg::Pcg64Mcg;
@@ -117,23 +117,11 @@ impl<N: Node> Context<N> {
         }
     }
 
-    /// Answers a request with an error.
+    /// Answers a request with an error. Extra fields of the error that the reply writes
+    /// itself (`type`, `code`, `text`, the ids) are not repeated, so relaying an error
+    /// received from a peer puts each key on the wire once.
     pub fn reply_error(&mut self, dest: &str, msg_id: Option<MsgId>, error: &ErrorBody) {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            #[serde(flatten)]
-            error: &'a ErrorBody,
-        }
-        self.reply_to(
-            dest,
-            msg_id,
-            &Wire {
-                kind: "error",
-                error,
-            },
-        );
+        self.reply_to(dest, msg_id, &ErrorReply(error));
     }
 
     /// Sends a request and expects a reply before `timeout`. The reply (or a code-0 timeout

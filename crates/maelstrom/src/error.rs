@@ -4,7 +4,8 @@
 //! error means "this certainly did not happen" (`:fail`), anything else means "it may have
 //! happened" (`:info`). When in doubt a node should pick an indefinite code.
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -93,7 +94,11 @@ impl fmt::Display for ErrorCode {
 ///
 /// Handlers return it to refuse a request; RPC callers receive it when a peer or service
 /// refuses theirs. Extra fields are carried through because Maelstrom allows them on errors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+///
+/// An extra field named like one the body writes itself (`code`, `text`, and on the wire
+/// `type`, `msg_id`, `in_reply_to`) is left out when the body is serialized: a JSON object
+/// with a key twice means whatever its reader makes of it, so the body's own fields win.
+#[derive(Debug, Clone, PartialEq, Deserialize, thiserror::Error)]
 #[error("error {code}: {}", text.as_deref().unwrap_or(""))]
 pub struct ErrorBody {
     /// The error code.
@@ -106,6 +111,51 @@ pub struct ErrorBody {
     pub extra: Map<String, Value>,
 }
 
+/// Keys an error body writes before its extra fields.
+const OWN_KEYS: [&str; 2] = ["code", "text"];
+/// Keys a reply's body gets from elsewhere: `type` from [`ErrorReply`], the ids from the
+/// encoder.
+const REPLY_KEYS: [&str; 3] = ["type", "msg_id", "in_reply_to"];
+
+impl ErrorBody {
+    fn serialize_with_type<S: Serializer>(
+        &self,
+        serializer: S,
+        kind: Option<&str>,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(kind) = kind {
+            map.serialize_entry("type", kind)?;
+        }
+        map.serialize_entry("code", &self.code)?;
+        if let Some(text) = &self.text {
+            map.serialize_entry("text", text)?;
+        }
+        let reserved =
+            |key: &str| OWN_KEYS.contains(&key) || (kind.is_some() && REPLY_KEYS.contains(&key));
+        for (key, value) in self.extra.iter().filter(|(k, _)| !reserved(k)) {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for ErrorBody {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with_type(serializer, None)
+    }
+}
+
+/// An error body as a reply's payload: `"type": "error"` first, and no extra field the
+/// encoder is about to write as well.
+pub(crate) struct ErrorReply<'a>(pub &'a ErrorBody);
+
+impl Serialize for ErrorReply<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_with_type(serializer, Some("error"))
+    }
+}
+
 impl ErrorBody {
     /// An error with a code and an explanation.
     pub fn new(code: ErrorCode, text: impl Into<String>) -> Self {
@@ -116,7 +166,8 @@ impl ErrorBody {
         }
     }
 
-    /// Attaches an extra field to the error body.
+    /// Attaches an extra field to the error body (one named like a field the body writes
+    /// itself is kept but never sent).
     pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.extra.insert(key.into(), value.into());
         self
@@ -188,5 +239,18 @@ mod tests {
         );
         let back: ErrorBody = serde_json::from_value(json).unwrap();
         assert_eq!(back, body);
+    }
+
+    #[test]
+    fn extra_fields_never_repeat_the_bodys_own_keys() {
+        let body = ErrorBody::new(ErrorCode(22), "real")
+            .with("code", 5)
+            .with("text", "shadow")
+            .with("type", "x")
+            .with("hint", 1);
+        let text = serde_json::to_string(&body).unwrap();
+        assert_eq!(text, r#"{"code":22,"text":"real","hint":1,"type":"x"}"#);
+        let text = serde_json::to_string(&ErrorReply(&body.with("in_reply_to", 3))).unwrap();
+        assert_eq!(text, r#"{"type":"error","code":22,"text":"real","hint":1}"#);
     }
 }

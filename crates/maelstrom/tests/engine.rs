@@ -6,7 +6,7 @@ use maelstrom::services::{
     cas_outcome, read_value, timestamp, write_done, LIN_KV, LIN_TSO, SEQ_KV,
 };
 use maelstrom::testkit::{MemKv, TestNode};
-use maelstrom::{Context, ErrorBody, ErrorCode, Init, Node, Request, RpcResult, TimerId};
+use maelstrom::{Context, Engine, ErrorBody, ErrorCode, Init, Node, Request, RpcResult, TimerId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -445,4 +445,155 @@ fn cas_request_omits_create_flag_unless_set() {
         json!({"type": "cas", "key": "k", "from": 1, "to": 2, "msg_id": 1})
     );
     assert_eq!(sent[1].body["create_if_not_exists"], true);
+}
+
+/// Relays a request to a peer and the peer's answer, error or not, back to the client.
+struct Relay;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RelayCall {
+    Relay { peer: String },
+    Fail,
+}
+
+impl Node for Relay {
+    type Payload = RelayCall;
+    type Timer = ();
+    type Token = (String, Option<u64>);
+    fn from_init(_: &Init, _: &mut Context<Self>) -> Self {
+        Relay
+    }
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        r: Request<RelayCall>,
+    ) -> Result<(), ErrorBody> {
+        match r.payload {
+            RelayCall::Relay { ref peer } => {
+                let token = (r.src.clone(), r.msg_id);
+                ctx.rpc(
+                    peer,
+                    &json!({"type": "question"}),
+                    Duration::from_secs(1),
+                    token,
+                );
+                Ok(())
+            }
+            RelayCall::Fail => Err(ErrorBody::new(ErrorCode(1001), "own")
+                .with("type", "x")
+                .with("code", 5)
+                .with("text", "shadow")
+                .with("msg_id", 1)
+                .with("in_reply_to", 2)
+                .with("hint", true)),
+        }
+    }
+    fn on_reply(&mut self, ctx: &mut Context<Self>, (client, id): Self::Token, result: RpcResult) {
+        match result {
+            Ok(_) => ctx.reply_to(&client, id, &json!({"type": "relayed"})),
+            Err(e) => ctx.reply_error(&client, id, &e),
+        }
+    }
+}
+
+/// Checks that no object in a JSON text has a key twice, at any depth.
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("`{key}` twice")));
+            }
+            map.next_value_seed(UniqueKeys)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(UniqueKeys)?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// The engine's output since the last call, one body per line, each checked for repeated
+/// keys on the raw text (parsing into a `Value` first would hide them).
+fn take_bodies<N: Node>(engine: &mut Engine<N>) -> Vec<Value> {
+    let out = std::mem::take(engine.output());
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let text = std::str::from_utf8(l).unwrap();
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut de)
+                .unwrap_or_else(|e| panic!("{e} in {text}"));
+            serde_json::from_str::<Value>(text).unwrap()["body"].clone()
+        })
+        .collect()
+}
+
+#[test]
+fn relayed_and_returned_errors_put_each_key_on_the_wire_once() {
+    let mut engine = Engine::<Relay>::new(0);
+    let t = Duration::ZERO;
+    engine.handle_line(
+        r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1"]}}"#,
+        t,
+    );
+    take_bodies(&mut engine);
+    engine.handle_line(
+        r#"{"src":"c1","dest":"n0","body":{"type":"relay","peer":"n1","msg_id":4}}"#,
+        t,
+    );
+    let rpc = take_bodies(&mut engine)[0]["msg_id"].as_u64().unwrap();
+    // The peer's error carries its own ids, and a code given twice (the last counts).
+    engine.handle_line(
+        &format!(
+            r#"{{"src":"n1","dest":"n0","body":{{"type":"error","code":1,"code":22,"text":"no","in_reply_to":{rpc},"msg_id":99,"hint":1}}}}"#
+        ),
+        t,
+    );
+    assert_eq!(
+        take_bodies(&mut engine),
+        [json!({"type": "error", "code": 22, "text": "no", "hint": 1, "in_reply_to": 4})]
+    );
+    // A handler's error whose extra fields shadow every key the reply writes itself.
+    engine.handle_line(
+        r#"{"src":"c1","dest":"n0","body":{"type":"fail","msg_id":5}}"#,
+        t,
+    );
+    assert_eq!(
+        take_bodies(&mut engine),
+        [json!({"type": "error", "code": 1001, "text": "own", "hint": true, "in_reply_to": 5})]
+    );
 }
