@@ -124,6 +124,28 @@ impl<N: Node> Context<N> {
         self.reply_to(dest, msg_id, &ErrorReply(error));
     }
 
+    /// Answers with an error from `src` rather than the node's id: before `init` the node
+    /// has no id, and the address the message was sent to is the one its sender expects
+    /// an answer from.
+    pub(crate) fn reply_error_from(
+        &mut self,
+        src: &str,
+        dest: &str,
+        msg_id: Option<MsgId>,
+        error: &ErrorBody,
+    ) {
+        match msg_id {
+            Some(id) => {
+                if let Err(e) =
+                    encode_line(&mut self.out, src, dest, &ErrorReply(error), None, Some(id))
+                {
+                    tracing::error!(dest, "error reply not sent: {e}");
+                }
+            }
+            None => tracing::debug!(dest, "not replying to a message without msg_id"),
+        }
+    }
+
     /// Sends a request and expects a reply before `timeout`. The reply (or a code-0 timeout
     /// error) comes back through [`Node::on_reply`] with `token`; the pending entry is removed
     /// either way, so late replies are dropped rather than leaked.

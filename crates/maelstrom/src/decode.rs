@@ -4,19 +4,42 @@
 //! event loop handles the previous batch. The common case, a request the node understands,
 //! takes one pass over the line: the body is handed straight to the user's payload type
 //! through a "tap" that notes `type`, `msg_id` and `in_reply_to` as they stream past. Every
-//! other case (replies, `init`, bad input) falls back to a plain two-pass decode, which is
-//! also the reference behaviour the fast path must agree with.
+//! other case (replies, `init`, bad input) goes to [`decode_line_reference`], which first
+//! splits the envelope and the body into their fields and then looks at them. The reference
+//! is the behaviour the fast path must match; a differential test (`tests/decode.rs`) feeds
+//! both generated and mutated lines and insists on the same result.
+//!
+//! What both follow, chosen for what a JSON object *means* to Maelstrom (whose parser keeps
+//! the last of duplicated keys) rather than what a strict parser would refuse:
+//!
+//! - A key given twice in the envelope or the body counts with its last value. Deeper, inside
+//!   the payload's own fields, a repeated key means what the payload type makes of it (a JSON
+//!   value or a map keeps the last one, serde's derive refuses it: error 12), on both paths
+//!   alike, since both give those fields to serde_json as they are.
+//! - `"msg_id": null` and `"in_reply_to": null` are the same as leaving the key out; any
+//!   other value that is not an unsigned integer makes the line unanswerable, so it is
+//!   skipped.
+//! - A `dest` that is missing or not a string is unknown, never a reason to skip.
+//! - A body that is not an object is skipped: it has no `msg_id` to answer.
+//! - A `type` that is missing, `null` or not a string is error 12.
+//! - A field nobody reads is only checked for being JSON, so a number no float can hold is
+//!   harmless there; a reply's body is read whole, as a JSON value.
+//!
+//! The one way to make the two differ is a payload type whose own `Deserialize` keeps
+//! something other than the last of keys repeated at the body's top level: the fast path
+//! shows it every occurrence, the reference only the last.
 
 use crate::error::ErrorBody;
 use crate::node::{Init, Reply, RpcResult};
-use crate::protocol::{shorten, Envelope, MsgId, PayloadOnly};
-use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use crate::protocol::{shorten, MsgId};
+use serde::de::value::{BorrowedStrDeserializer, StringDeserializer, UnitDeserializer};
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
     Visitor,
 };
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -24,8 +47,12 @@ use std::marker::PhantomData;
 /// Longest excerpt of a bad line that goes into a log message.
 const LOG_EXCERPT: usize = 200;
 
+/// The body fields the protocol owns; an error reply's `extra` leaves them out, so that a
+/// relayed error does not carry stale ids.
+const PROTOCOL_KEYS: [&str; 3] = ["type", "msg_id", "in_reply_to"];
+
 /// One decoded input line.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Incoming<P> {
     /// Nothing to act on (blank, not JSON, not a message); already logged.
     Skip,
@@ -33,6 +60,9 @@ pub enum Incoming<P> {
     Init {
         /// The sender (the init client).
         src: String,
+        /// The id the message was addressed to, if it named one; before `init` is
+        /// understood, the only id an error answer can be sent from.
+        dest: Option<String>,
         /// The id to answer.
         msg_id: Option<MsgId>,
         /// The parsed init, or error 12.
@@ -51,111 +81,178 @@ pub enum Incoming<P> {
     Request {
         /// The sender.
         src: String,
+        /// The id the message was addressed to, if it named one; what a node that has not
+        /// seen `init` answers from.
+        dest: Option<String>,
         /// The id to answer, if any.
         msg_id: Option<MsgId>,
-        /// The body's `type` (empty if it had none).
+        /// The body's `type` (empty if it had none or it was not a string).
         kind: String,
         /// The parsed payload, or the error (10 or 12) to answer with; already logged.
         payload: Result<P, ErrorBody>,
     },
 }
 
-/// Decodes one line (without its terminator). Never panics; problems are logged to stderr.
+/// Whether a decoded message keeps its `dest`. Only a node that has not seen `init` needs it
+/// (it is the one id such a node can answer from); afterwards dropping it saves an
+/// allocation per message on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    /// Keep `dest` (when it is a string).
+    Keep,
+    /// Leave `dest` out: the node knows its id.
+    Drop,
+}
+
+/// Decodes one line (without its terminator), keeping `dest`. Never panics; problems are
+/// logged to stderr.
 pub fn decode_line<P: DeserializeOwned>(line: &str) -> Incoming<P> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    if line.trim().is_empty() {
+    decode_line_with(line, Dest::Keep)
+}
+
+/// Decodes one line (without its terminator), keeping `dest` or not. Never panics; problems
+/// are logged to stderr.
+pub fn decode_line_with<P: DeserializeOwned>(line: &str, dest: Dest) -> Incoming<P> {
+    let Some(line) = message_text(line) else {
         return Incoming::Skip;
-    }
+    };
     let mut tap = Tap::default();
     let mut de = serde_json::Deserializer::from_str(line);
     let fast = EnvelopeSeed::<P> {
         tap: &mut tap,
+        keep_dest: dest == Dest::Keep,
         payload: PhantomData,
     }
     .deserialize(&mut de)
     .and_then(|decoded| de.end().map(|()| decoded));
     match fast {
-        Ok((src, payload))
+        Ok(fields)
             if tap.in_reply_to.is_none() && tap.kind.as_deref().is_some_and(|k| k != "init") =>
         {
-            let kind = tap.kind.map(Cow::into_owned).unwrap_or_default();
             Incoming::Request {
-                src: src.into_owned(),
+                src: fields.src.into_owned(),
+                dest: fields.dest.map(Cow::into_owned),
                 msg_id: tap.msg_id,
-                kind,
-                payload: Ok(payload),
+                kind: tap.kind.map(Cow::into_owned).unwrap_or_default(),
+                payload: Ok(fields.payload),
             }
         }
-        Ok(_) => decode_slowly(line, None),
-        Err(e) => decode_slowly(line, Some(e)),
+        // The fast path's own error is not reused: a duplicated key, say, fails the payload's
+        // derive but not the reference, and the reference is what counts.
+        _ => decode_text(line, dest),
     }
 }
 
-/// The reference decode: envelope and body header first, then whatever the header says the
-/// body is. `payload_error` is the fast path's error, if it ran, so the payload is not parsed
-/// twice just to learn why it failed.
-fn decode_slowly<P: DeserializeOwned>(
-    line: &str,
-    payload_error: Option<serde_json::Error>,
-) -> Incoming<P> {
-    let Envelope { src, body: header } = match serde_json::from_str(line) {
-        Ok(envelope) => envelope,
-        Err(e) => {
-            tracing::warn!(
-                "skipping input that is not a message ({e}): {}",
-                shorten(line, LOG_EXCERPT)
-            );
-            return Incoming::Skip;
+/// The reference decode that [`decode_line`] agrees with: the envelope's fields are read
+/// with the last of duplicated keys winning, then the body's, then the body becomes an
+/// `init`, a reply or the payload. Slower, and exposed so that tools and tests can hold
+/// the fast path to it.
+pub fn decode_line_reference<P: DeserializeOwned>(line: &str) -> Incoming<P> {
+    match message_text(line) {
+        Some(line) => decode_text(line, Dest::Keep),
+        None => Incoming::Skip,
+    }
+}
+
+/// The line without a trailing `\r`, or nothing if it is blank.
+fn message_text(line: &str) -> Option<&str> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    (!line.trim().is_empty()).then_some(line)
+}
+
+fn decode_text<P: DeserializeOwned>(line: &str, keep_dest: Dest) -> Incoming<P> {
+    let skip = |why: &str| {
+        tracing::warn!(
+            "skipping input that is not a message ({why}): {}",
+            shorten(line, LOG_EXCERPT)
+        );
+        Incoming::Skip
+    };
+    let fields = match serde_json::from_str::<EnvelopeFields>(line) {
+        Ok(fields) => fields,
+        Err(e) => return skip(&e.to_string()),
+    };
+    let Some(Ok(src)) = fields
+        .src
+        .map(|raw| serde_json::from_str::<String>(raw.get()))
+    else {
+        return skip("no string `src`");
+    };
+    let dest = fields
+        .dest
+        .filter(|_| keep_dest == Dest::Keep)
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    let Some(body) = fields.body else {
+        return skip("no `body`");
+    };
+    // Replies are common (every service call has one) and their body is wanted as a JSON
+    // value anyway, so a body that reads as one is looked at as one first. Its top-level
+    // keys are the raw fields' last occurrences, so this decides nothing the raw fields
+    // below would decide otherwise.
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body.get()) {
+        let id = |key| match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(id) => id.as_u64().map(Some).ok_or(()),
+        };
+        match (id("msg_id"), id("in_reply_to")) {
+            (Ok(_), Ok(Some(in_reply_to))) => return reply(src, in_reply_to, Ok(map)),
+            (Ok(_), Ok(None)) => {}
+            _ => return skip("`msg_id` or `in_reply_to` is not an unsigned integer"),
+        }
+    }
+    let body = match Body::parse(body) {
+        Ok(body) => body,
+        Err(e) => return skip(&format!("body: {e}")),
+    };
+    let (Ok(msg_id), Ok(in_reply_to)) = (body.id("msg_id"), body.id("in_reply_to")) else {
+        return skip("`msg_id` or `in_reply_to` is not an unsigned integer");
+    };
+    if let Some(in_reply_to) = in_reply_to {
+        // Only a body that is no JSON value gets here (a number too large for a float, say).
+        let map = serde_json::from_str::<Map<String, Value>>(&body.text);
+        return reply(src, in_reply_to, map);
+    }
+    let kind = match body
+        .get("type")
+        .map(|raw| serde_json::from_str::<Option<String>>(raw.get()))
+    {
+        Some(Ok(Some(kind))) => kind,
+        other => {
+            let text = match other {
+                None | Some(Ok(None)) => "body has no type field",
+                Some(_) => "body's type is not a string",
+            };
+            tracing::warn!(src, "{text}: {}", shorten(line, LOG_EXCERPT));
+            return Incoming::Request {
+                src,
+                dest,
+                msg_id,
+                kind: String::new(),
+                payload: Err(ErrorBody::malformed_request(text)),
+            };
         }
     };
-    let src = src.into_owned();
-    if let Some(in_reply_to) = header.in_reply_to {
-        let result = match serde_json::from_str::<PayloadOnly<Value>>(line).map(|m| m.body) {
-            Ok(body) if header.kind.as_deref() == Some("error") => Err(serde_json::from_value::<
-                ErrorBody,
-            >(body)
-            .unwrap_or_else(|e| {
-                ErrorBody::crash(format!("unreadable error reply from {src}: {e}"))
-            })),
-            Ok(body) => Ok(Reply {
-                src: src.clone(),
-                body,
-            }),
-            Err(e) => Err(ErrorBody::crash(format!(
-                "unreadable reply from {src}: {e}"
-            ))),
-        };
-        return Incoming::Reply {
-            src,
-            in_reply_to,
-            result,
-        };
-    }
-    let msg_id = header.msg_id;
-    let Some(kind) = header.kind.map(Cow::into_owned) else {
-        tracing::warn!("message without a type: {}", shorten(line, LOG_EXCERPT));
-        let payload = Err(ErrorBody::malformed_request("body has no type field"));
-        return Incoming::Request {
-            src,
-            msg_id,
-            kind: String::new(),
-            payload,
-        };
-    };
     if kind == "init" {
-        let init = serde_json::from_str::<PayloadOnly<Init>>(line)
-            .map(|m| m.body)
-            .map_err(|e| {
-                tracing::error!(src, "malformed init: {e}");
-                ErrorBody::malformed_request(format!("malformed init: {e}"))
+        let init = serde_json::from_str::<Init>(&body.text)
+            .map_err(|e| format!("malformed init: {e}"))
+            .and_then(|init| match init.node_id.is_empty() {
+                // An empty id is what a broken node sends from; refusing it keeps the node
+                // from becoming one.
+                true => Err("malformed init: node_id is empty".to_owned()),
+                false => Ok(init),
+            })
+            .map_err(|text| {
+                tracing::error!(src, "{text}");
+                ErrorBody::malformed_request(text)
             });
-        return Incoming::Init { src, msg_id, init };
+        return Incoming::Init {
+            src,
+            dest,
+            msg_id,
+            init,
+        };
     }
-    let parsed = match payload_error {
-        Some(e) => Err(e),
-        None => serde_json::from_str::<PayloadOnly<P>>(line).map(|m| m.body),
-    };
-    let payload = parsed.map_err(|e| {
+    let payload = serde_json::from_str::<P>(&body.text).map_err(|e| {
         let error = if is_unknown_type(&e, &kind) {
             ErrorBody::not_supported(format!("unsupported message type `{kind}`"))
         } else {
@@ -171,9 +268,42 @@ fn decode_slowly<P: DeserializeOwned>(
     });
     Incoming::Request {
         src,
+        dest,
         msg_id,
         kind,
         payload,
+    }
+}
+
+/// A reply, from its body as a JSON object or the reason it is none.
+fn reply<P>(
+    src: String,
+    in_reply_to: MsgId,
+    body: Result<Map<String, Value>, serde_json::Error>,
+) -> Incoming<P> {
+    let result = match body {
+        Ok(mut body) if body.get("type").and_then(Value::as_str) == Some("error") => {
+            for key in PROTOCOL_KEYS {
+                body.remove(key);
+            }
+            Err(
+                ErrorBody::deserialize(Value::Object(body)).unwrap_or_else(|e| {
+                    ErrorBody::crash(format!("unreadable error reply from {src}: {e}"))
+                }),
+            )
+        }
+        Ok(body) => Ok(Reply {
+            src: src.clone(),
+            body: Value::Object(body),
+        }),
+        Err(e) => Err(ErrorBody::crash(format!(
+            "unreadable reply from {src}: {e}"
+        ))),
+    };
+    Incoming::Reply {
+        src,
+        in_reply_to,
+        result,
     }
 }
 
@@ -188,7 +318,126 @@ fn is_unknown_type(error: &serde_json::Error, kind: &str) -> bool {
         .starts_with(&format!("unknown variant `{kind}`,"))
 }
 
-/// The protocol fields noted while the payload is parsed.
+/// The envelope's fields as unparsed JSON, the last of duplicated keys winning (a derived
+/// struct would reject duplicates instead); other keys are skipped as the fast path skips
+/// them.
+#[derive(Default)]
+struct EnvelopeFields<'a> {
+    src: Option<&'a RawValue>,
+    dest: Option<&'a RawValue>,
+    body: Option<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for EnvelopeFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EnvelopeFieldsVisitor)
+    }
+}
+
+struct EnvelopeFieldsVisitor;
+
+impl<'de> Visitor<'de> for EnvelopeFieldsVisitor {
+    type Value = EnvelopeFields<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a message object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = EnvelopeFields::default();
+        while let Some(key) = map.next_key_seed(CowStr)? {
+            let slot = match &*key {
+                "src" => &mut fields.src,
+                "dest" => &mut fields.dest,
+                "body" => &mut fields.body,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(fields)
+    }
+}
+
+/// A body's top-level fields, unparsed, with each key's last occurrence only, and the body
+/// as text with exactly those fields: what the payload's type is given, as if the sender
+/// had not repeated itself. Values stay raw so that whatever the payload ignores is only
+/// skipped, as on the fast path (a number no float can hold is fine where nobody reads it).
+struct Body<'a> {
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    text: Cow<'a, str>,
+}
+
+impl<'a> Body<'a> {
+    fn parse(raw: &'a RawValue) -> Result<Self, serde_json::Error> {
+        let BodyFields(all) = serde_json::from_str(raw.get())?;
+        let n = all.len();
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        // Walking backwards, the first sight of a key is its last occurrence.
+        let mut fields: Vec<_> = all
+            .into_iter()
+            .rev()
+            .filter(|(key, _)| seen.insert(key.clone()))
+            .collect();
+        fields.reverse();
+        let text = if fields.len() == n {
+            Cow::Borrowed(raw.get())
+        } else {
+            let mut text = String::with_capacity(raw.get().len());
+            text.push('{');
+            for (i, (key, value)) in fields.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&Value::String(key.to_string()).to_string());
+                text.push(':');
+                text.push_str(value.get());
+            }
+            text.push('}');
+            Cow::Owned(text)
+        };
+        Ok(Body { fields, text })
+    }
+
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// An id field: absent or `null` is none; anything but an unsigned integer is an error.
+    fn id(&self, key: &str) -> Result<Option<MsgId>, serde_json::Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(raw) => serde_json::from_str(raw.get()),
+        }
+    }
+}
+
+struct BodyFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for BodyFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(BodyFieldsVisitor)
+    }
+}
+
+struct BodyFieldsVisitor;
+
+impl<'de> Visitor<'de> for BodyFieldsVisitor {
+    type Value = BodyFields<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a body object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(key) = map.next_key_seed(CowStr)? {
+            fields.push((key, map.next_value()?));
+        }
+        Ok(BodyFields(fields))
+    }
+}
+
+/// The protocol fields noted while the payload is parsed; each notes its key's last value,
+/// as the reference does.
 #[derive(Default)]
 struct Tap<'de> {
     kind: Option<Cow<'de, str>>,
@@ -232,35 +481,48 @@ fn replay_str<'de, S: DeserializeSeed<'de>, E: de::Error>(
     }
 }
 
-/// The envelope `{src, dest, body, id?}`: takes `src`, feeds `body` through the tap.
+/// What the fast path takes from the envelope.
+struct FastFields<'de, P> {
+    src: Cow<'de, str>,
+    dest: Option<Cow<'de, str>>,
+    payload: P,
+}
+
+/// The envelope `{src, dest, body, id?}`: takes `src` and `dest`, feeds `body` through the
+/// tap.
 struct EnvelopeSeed<'t, 'de, P> {
     tap: &'t mut Tap<'de>,
+    keep_dest: bool,
     payload: PhantomData<P>,
 }
 
 impl<'t, 'de, P: Deserialize<'de>> DeserializeSeed<'de> for EnvelopeSeed<'t, 'de, P> {
-    type Value = (Cow<'de, str>, P);
+    type Value = FastFields<'de, P>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'t, 'de, P: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'t, 'de, P> {
-    type Value = (Cow<'de, str>, P);
+    type Value = FastFields<'de, P>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a message object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut src, mut body) = (None, None);
+        let (mut src, mut dest, mut payload) = (None, None, None);
         while let Some(key) = map.next_key_seed(CowStr)? {
             match &*key {
                 "src" => src = Some(map.next_value_seed(CowStr)?),
+                // Not a string: unknown to the reference, but rare enough to leave to it.
+                "dest" if self.keep_dest => dest = Some(map.next_value_seed(CowStr)?),
                 "body" => {
+                    // A second body replaces the first, protocol fields included.
+                    *self.tap = Tap::default();
                     let seed = BodySeed::<P> {
                         tap: &mut *self.tap,
                         payload: PhantomData,
                     };
-                    body = Some(map.next_value_seed(seed)?);
+                    payload = Some(map.next_value_seed(seed)?);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -268,8 +530,8 @@ impl<'t, 'de, P: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'t, 'de, P> {
             }
         }
         let src = src.ok_or_else(|| de::Error::missing_field("src"))?;
-        let body = body.ok_or_else(|| de::Error::missing_field("body"))?;
-        Ok((src, body))
+        let payload = payload.ok_or_else(|| de::Error::missing_field("body"))?;
+        Ok(FastFields { src, dest, payload })
     }
 }
 
@@ -383,12 +645,19 @@ impl<'t, 'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'t, 'de, A> {
                 replay_str(seed, kind)
             }
             Field::MsgId | Field::InReplyTo => {
-                let id: MsgId = self.map.next_value()?;
+                // `null` is an absent id, as in the reference; the payload sees a unit,
+                // which reads as `None` wherever an `Option` is expected.
+                let id: Option<MsgId> = self.map.next_value()?;
                 match self.last {
-                    Field::MsgId => self.tap.msg_id = Some(id),
-                    _ => self.tap.in_reply_to = Some(id),
+                    Field::MsgId => self.tap.msg_id = id,
+                    _ => self.tap.in_reply_to = id,
                 }
-                seed.deserialize(IntoDeserializer::<A::Error>::into_deserializer(id))
+                match id {
+                    Some(id) => {
+                        seed.deserialize(IntoDeserializer::<A::Error>::into_deserializer(id))
+                    }
+                    None => seed.deserialize(UnitDeserializer::<A::Error>::new()),
+                }
             }
             Field::Other => self.map.next_value_seed(seed),
         }
@@ -419,6 +688,7 @@ mod tests {
                 msg_id,
                 kind,
                 payload,
+                ..
             } => (src, msg_id, kind, payload.map_err(|e| e.code.0)),
             other => panic!("expected a request, got {other:?}"),
         }
@@ -483,6 +753,57 @@ mod tests {
     }
 
     #[test]
+    fn dest_is_kept_when_it_is_a_string() {
+        let dest = |line: &str| match decode_line::<P>(line) {
+            Incoming::Request { dest, .. } | Incoming::Init { dest, .. } => dest,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            dest(r#"{"src":"c1","dest":"n0","body":{"type":"add","delta":1}}"#).as_deref(),
+            Some("n0")
+        );
+        assert_eq!(
+            dest(r#"{"src":"c1","body":{"type":"add","delta":1}}"#),
+            None
+        );
+        assert_eq!(
+            dest(r#"{"src":"c1","dest":7,"body":{"type":"add","delta":1}}"#),
+            None
+        );
+        assert_eq!(
+            dest(r#"{"src":"c0","dest":"n3","body":{"type":"init","msg_id":1,"node_id":"n3","node_ids":["n3"]}}"#)
+                .as_deref(),
+            Some("n3")
+        );
+    }
+
+    #[test]
+    fn init_with_an_empty_node_id_is_malformed() {
+        let line = r#"{"src":"c0","dest":"","body":{"type":"init","msg_id":1,"node_id":"","node_ids":[""]}}"#;
+        match decode_line::<P>(line) {
+            Incoming::Init { init: Err(e), .. } => assert_eq!(e.code.0, 12),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_replies_leave_the_protocol_fields_out_of_extra() {
+        let line = r#"{"src":"n2","dest":"n0","body":{"type":"error","code":22,"text":"no","in_reply_to":8,"msg_id":3,"hint":[1]}}"#;
+        match decode_line::<P>(line) {
+            Incoming::Reply {
+                in_reply_to: 8,
+                result: Err(e),
+                ..
+            } => {
+                assert_eq!(e.code.0, 22);
+                assert_eq!(e.text.as_deref(), Some("no"));
+                assert_eq!(Value::Object(e.extra), json!({"hint": [1]}));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn garbage_is_skipped() {
         for line in [
             "",
@@ -491,6 +812,10 @@ mod tests {
             "[1,2]",
             r#"{"src":"c1"}"#,
             r#"{"src":"c1","body":{}} trailing"#,
+            r#"{"src":"c1","dest":"n0","body":[1,2]}"#,
+            r#"{"src":5,"dest":"n0","body":{"type":"add","delta":1}}"#,
+            r#"{"src":"c1","dest":"n0","body":{"type":"add","delta":1,"msg_id":-1}}"#,
+            r#"{"src":"c1","dest":"n0","body":{"type":"add","delta":1,"in_reply_to":1.5}}"#,
         ] {
             assert!(matches!(decode_line::<P>(line), Incoming::Skip), "{line:?}");
         }

@@ -6,7 +6,7 @@
 //! timeouts, timers, and answering bad input with the right error code instead of crashing.
 
 use crate::context::{Context, Time};
-use crate::decode::{decode_line, Incoming};
+use crate::decode::{decode_line_with, Dest, Incoming};
 use crate::error::ErrorBody;
 use crate::node::{Init, Node, Request, RpcResult};
 use crate::protocol::MsgId;
@@ -114,15 +114,29 @@ impl<N: Node> Engine<N> {
     /// logs the problem to stderr and, when the message can be answered, answers with error
     /// 10, 11 or 12.
     pub fn handle_line(&mut self, line: &str, now: Time) {
-        self.handle_incoming(decode_line(line), now);
+        self.handle_incoming(decode_line_with(line, self.dest_wanted()), now);
     }
 
-    /// Handles a line decoded earlier with [`decode_line`], possibly on another thread.
+    /// Whether lines decoded for this engine need their `dest`: only until `init`.
+    pub fn dest_wanted(&self) -> Dest {
+        match self.node {
+            None => Dest::Keep,
+            Some(_) => Dest::Drop,
+        }
+    }
+
+    /// Handles a line decoded earlier with [`decode_line_with`], possibly on another thread;
+    /// see [`Engine::dest_wanted`].
     pub fn handle_incoming(&mut self, incoming: Incoming<N::Payload>, now: Time) {
         self.ctx.now = self.ctx.now.max(now);
         match incoming {
             Incoming::Skip => {}
-            Incoming::Init { src, msg_id, init } => self.handle_init(&src, msg_id, init),
+            Incoming::Init {
+                src,
+                dest,
+                msg_id,
+                init,
+            } => self.handle_init(&src, dest.as_deref(), msg_id, init),
             Incoming::Reply {
                 src,
                 in_reply_to,
@@ -130,6 +144,7 @@ impl<N: Node> Engine<N> {
             } => self.handle_reply(&src, in_reply_to, result),
             Incoming::Request {
                 src,
+                dest,
                 msg_id,
                 kind,
                 payload,
@@ -138,7 +153,7 @@ impl<N: Node> Engine<N> {
                     tracing::warn!(src, kind, "message before init");
                     let error =
                         ErrorBody::temporarily_unavailable("node has not received init yet");
-                    self.ctx.reply_error(&src, msg_id, &error);
+                    self.reply_error_before_init(&src, dest.as_deref(), msg_id, &error);
                     return;
                 };
                 match payload {
@@ -161,7 +176,32 @@ impl<N: Node> Engine<N> {
         }
     }
 
-    fn handle_init(&mut self, src: &str, msg_id: Option<MsgId>, init: Result<Init, ErrorBody>) {
+    /// Answers from the address the message was sent to, the only id the node can claim
+    /// before `init`; without one it stays silent, since an answer from `""` is what
+    /// Maelstrom takes for a broken node.
+    fn reply_error_before_init(
+        &mut self,
+        src: &str,
+        dest: Option<&str>,
+        msg_id: Option<MsgId>,
+        error: &ErrorBody,
+    ) {
+        match dest.filter(|d| !d.is_empty()) {
+            Some(dest) => self.ctx.reply_error_from(dest, src, msg_id, error),
+            None => tracing::warn!(
+                src,
+                "not answering: the message names no dest to answer from"
+            ),
+        }
+    }
+
+    fn handle_init(
+        &mut self,
+        src: &str,
+        dest: Option<&str>,
+        msg_id: Option<MsgId>,
+        init: Result<Init, ErrorBody>,
+    ) {
         if self.node.is_some() {
             tracing::warn!(src, "ignoring a second init");
             return;
@@ -169,7 +209,7 @@ impl<N: Node> Engine<N> {
         let init = match init {
             Ok(init) => init,
             Err(error) => {
-                self.ctx.reply_error(src, msg_id, &error);
+                self.reply_error_before_init(src, dest, msg_id, &error);
                 return;
             }
         };
@@ -182,12 +222,7 @@ impl<N: Node> Engine<N> {
             "initialised"
         );
         self.node = Some(N::from_init(&init, &mut self.ctx));
-        #[derive(serde::Serialize)]
-        struct InitOk {
-            #[serde(rename = "type")]
-            kind: &'static str,
-        }
-        self.ctx.reply_to(src, msg_id, &InitOk { kind: "init_ok" });
+        self.ctx.reply_to(src, msg_id, &InitOk::new());
     }
 
     fn handle_reply(&mut self, src: &str, in_reply_to: MsgId, result: RpcResult) {
@@ -205,6 +240,18 @@ impl<N: Node> Engine<N> {
         if let Some(node) = self.node.as_mut() {
             node.on_reply(&mut self.ctx, pending.token, result);
         }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct InitOk {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl InitOk {
+    fn new() -> Self {
+        InitOk { kind: "init_ok" }
     }
 }
 

@@ -106,7 +106,8 @@ pub struct ErrorBody {
     /// A human-readable explanation, never parsed by Maelstrom.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Any other fields the sender attached.
+    /// Any other fields the sender attached. Errors received as RPC replies have the
+    /// protocol's `type`, `msg_id` and `in_reply_to` taken out.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -1,10 +1,9 @@
 //! The wire format: one JSON object per line, `{"src","dest","body"}`, with the body carrying
 //! `type`, `msg_id` and `in_reply_to`.
 //!
-//! Incoming lines are parsed in two light passes (envelope with a borrowed raw body, then the
-//! body's header) so that replies can be routed and bad input classified before the user's
-//! payload type is involved. Outgoing bodies are the user's payload with the protocol ids
-//! spliced into the same JSON object, so no extra fields ever appear.
+//! Incoming lines are the [`decode`](crate::decode) module's business. Outgoing bodies are the
+//! user's payload with the protocol ids spliced into the same JSON object, so no extra fields
+//! ever appear.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -21,34 +20,6 @@ pub struct Message<B> {
     pub dest: String,
     /// The body: `type`, optional `msg_id`/`in_reply_to`, and the payload's fields.
     pub body: B,
-}
-
-/// The first look at an incoming line: who sent it and the body's protocol fields. The
-/// payload is skipped here and parsed in a second pass ([`PayloadOnly`]) only when the message
-/// turns out to be for the node, so the body is scanned twice at most.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Envelope<'a> {
-    #[serde(borrow)]
-    pub src: Cow<'a, str>,
-    #[serde(borrow)]
-    pub body: BodyHeader<'a>,
-}
-
-/// The second look at an incoming line: just the body, as the type the reader wants.
-#[derive(Debug, Deserialize)]
-pub(crate) struct PayloadOnly<P> {
-    pub body: P,
-}
-
-/// The protocol fields every body may carry; all other fields are the payload's business.
-#[derive(Debug, Deserialize)]
-pub(crate) struct BodyHeader<'a> {
-    #[serde(rename = "type", borrow, default)]
-    pub kind: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub msg_id: Option<MsgId>,
-    #[serde(default)]
-    pub in_reply_to: Option<MsgId>,
 }
 
 /// Why an outgoing message could not be encoded.
@@ -189,18 +160,6 @@ mod tests {
         let err = encode_line(&mut out, "a", "b", &json!([1, 2]), None, None).unwrap_err();
         assert!(matches!(err, EncodeError::NotAnObject(_)));
         assert_eq!(out, b"keep");
-    }
-
-    #[test]
-    fn envelope_and_header_tolerate_extra_fields() {
-        let line =
-            r#"{"id":4,"src":"c\u0031","dest":"n0","body":{"type":"echo","msg_id":2,"x":1}}"#;
-        let env: Envelope = serde_json::from_str(line).unwrap();
-        assert_eq!(env.src, "c1");
-        let header = env.body;
-        assert_eq!(header.kind.as_deref(), Some("echo"));
-        assert_eq!(header.msg_id, Some(2));
-        assert_eq!(header.in_reply_to, None);
     }
 
     #[test]

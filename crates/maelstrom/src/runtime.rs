@@ -6,12 +6,14 @@
 //! writes each batch of output with one write. stdout carries only messages; logs go to
 //! stderr.
 
-use crate::decode::{decode_line, Incoming};
+use crate::decode::{decode_line_with, Dest, Incoming};
 use crate::engine::Engine;
 use crate::node::Node;
 use serde::de::DeserializeOwned;
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Environment variable holding the log filter (`tracing` syntax, e.g. `debug`); default `info`.
@@ -56,9 +58,13 @@ where
     N::Payload: Send + 'static,
 {
     let (tx, rx) = mpsc::sync_channel::<Input<N::Payload>>(64);
+    // Set once the engine has its id. Lines decoded before that keep their `dest`, which
+    // they may need; lines decoded after it are handled after it, so they need none.
+    let initialised = Arc::new(AtomicBool::new(engine.dest_wanted() == Dest::Drop));
+    let seen_by_reader = Arc::clone(&initialised);
     std::thread::Builder::new()
         .name("stdin".into())
-        .spawn(move || read_lines(input, tx))?;
+        .spawn(move || read_lines(input, tx, &seen_by_reader))?;
     let epoch = Instant::now();
     loop {
         engine.handle_deadlines(epoch.elapsed());
@@ -90,6 +96,9 @@ where
             Ok(Input::Failed(e)) => return Err(e.into()),
             Err(RecvTimeoutError::Timeout) => {}
         }
+        if engine.dest_wanted() == Dest::Drop && !initialised.load(Ordering::Relaxed) {
+            initialised.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -108,6 +117,7 @@ fn flush<N: Node, W: Write>(engine: &mut Engine<N>, output: &mut W) -> io::Resul
 fn read_lines<R: Read, P: DeserializeOwned + Send + 'static>(
     mut input: R,
     tx: mpsc::SyncSender<Input<P>>,
+    initialised: &AtomicBool,
 ) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut partial: Vec<u8> = Vec::new();
@@ -133,7 +143,7 @@ fn read_lines<R: Read, P: DeserializeOwned + Send + 'static>(
             partial.extend_from_slice(&chunk[..last_newline]);
             &partial[..]
         };
-        let sent = send_decoded(lines, &tx, &mut helper);
+        let sent = send_decoded(lines, dest_wanted(initialised), &tx, &mut helper);
         let rest = chunk[last_newline + 1..].to_vec();
         partial.clear();
         partial.extend_from_slice(&rest);
@@ -142,15 +152,25 @@ fn read_lines<R: Read, P: DeserializeOwned + Send + 'static>(
         }
     }
     if !partial.is_empty() {
-        let _ = tx.send(Input::Messages(decode_lines(&partial)));
+        let _ = tx.send(Input::Messages(decode_lines(
+            &partial,
+            dest_wanted(initialised),
+        )));
     }
     let _ = tx.send(Input::Eof);
+}
+
+fn dest_wanted(initialised: &AtomicBool) -> Dest {
+    match initialised.load(Ordering::Relaxed) {
+        true => Dest::Drop,
+        false => Dest::Keep,
+    }
 }
 
 /// Chunks at least this large are decoded by two threads.
 const SPLIT_AT: usize = 64 * 1024;
 
-type HelperJob<P> = (Vec<u8>, mpsc::SyncSender<Vec<Incoming<P>>>);
+type HelperJob<P> = (Vec<u8>, Dest, mpsc::SyncSender<Vec<Incoming<P>>>);
 
 /// Decodes complete lines and sends them on. Under a flood (a large chunk), the first half
 /// goes to a helper thread so that decoding, the most expensive step, uses both cores; small
@@ -158,6 +178,7 @@ type HelperJob<P> = (Vec<u8>, mpsc::SyncSender<Vec<Incoming<P>>>);
 /// event loop is gone.
 fn send_decoded<P: DeserializeOwned + Send + 'static>(
     lines: &[u8],
+    dest: Dest,
     tx: &mpsc::SyncSender<Input<P>>,
     helper: &mut Option<mpsc::Sender<HelperJob<P>>>,
 ) -> bool {
@@ -166,15 +187,18 @@ fn send_decoded<P: DeserializeOwned + Send + 'static>(
         .flatten()
         .map(|offset| lines.len() / 2 + offset);
     let (Some(split), Some(helper)) = (split, helper_thread(helper)) else {
-        return tx.send(Input::Messages(decode_lines(lines))).is_ok();
+        return tx.send(Input::Messages(decode_lines(lines, dest))).is_ok();
     };
     let (half_tx, half_rx) = mpsc::sync_channel(1);
-    if helper.send((lines[..split].to_vec(), half_tx)).is_err() {
-        return tx.send(Input::Messages(decode_lines(lines))).is_ok();
+    if helper
+        .send((lines[..split].to_vec(), dest, half_tx))
+        .is_err()
+    {
+        return tx.send(Input::Messages(decode_lines(lines, dest))).is_ok();
     }
     tx.send(Input::Deferred(half_rx)).is_ok()
         && tx
-            .send(Input::Messages(decode_lines(&lines[split + 1..])))
+            .send(Input::Messages(decode_lines(&lines[split + 1..], dest)))
             .is_ok()
 }
 
@@ -186,8 +210,8 @@ fn helper_thread<P: DeserializeOwned + Send + 'static>(
         let spawned = std::thread::Builder::new()
             .name("decode".into())
             .spawn(move || {
-                for (bytes, done) in rx {
-                    let _ = done.send(decode_lines(&bytes));
+                for (bytes, dest, done) in rx {
+                    let _ = done.send(decode_lines(&bytes, dest));
                 }
             });
         if spawned.is_ok() {
@@ -197,11 +221,11 @@ fn helper_thread<P: DeserializeOwned + Send + 'static>(
     helper.as_ref()
 }
 
-fn decode_lines<P: DeserializeOwned>(bytes: &[u8]) -> Vec<Incoming<P>> {
+fn decode_lines<P: DeserializeOwned>(bytes: &[u8], dest: Dest) -> Vec<Incoming<P>> {
     bytes
         .split(|b| *b == b'\n')
         .map(|line| match std::str::from_utf8(line) {
-            Ok(line) => decode_line(line),
+            Ok(line) => decode_line_with(line, dest),
             Err(e) => {
                 tracing::warn!("skipping a line that is not UTF-8: {e}");
                 Incoming::Skip
@@ -264,6 +288,35 @@ mod tests {
         assert_eq!(lines[0]["body"]["type"], "init_ok");
         assert_eq!(lines[1]["body"]["echo"], "x");
         assert_eq!(lines[1]["body"]["in_reply_to"], 2);
+    }
+
+    #[test]
+    fn a_request_before_init_is_answered_from_its_dest() {
+        let input = concat!(
+            r#"{"src":"c1","dest":"n3","body":{"type":"echo","msg_id":1,"echo":"x"}}"#,
+            "\n",
+            r#"{"src":"c0","dest":"n3","body":{"type":"init","msg_id":1,"node_id":"n3","node_ids":["n3"]}}"#,
+            "\n",
+            r#"{"src":"c1","dest":"n3","body":{"type":"echo","msg_id":2,"echo":"y"}}"#,
+            "\n",
+        );
+        let mut out = Vec::new();
+        run_with(
+            Engine::<EchoNode>::new(1),
+            io::Cursor::new(input.as_bytes().to_vec()),
+            &mut out,
+        )
+        .unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().all(|m| m["src"] == "n3"), "{lines:?}");
+        assert_eq!(lines[0]["body"]["code"], 11);
+        assert_eq!(lines[1]["body"]["type"], "init_ok");
+        assert_eq!(lines[2]["body"]["echo"], "y");
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct TestNode<N: Node> {
     now: Time,
     sent: VecDeque<Message<Value>>,
     next_msg_id: MsgId,
+    /// Where messages are addressed until `init` gives the node its id.
+    address: String,
 }
 
 impl<N: Node> TestNode<N> {
@@ -48,7 +50,7 @@ impl<N: Node> TestNode<N> {
     /// # Panics
     /// If the node does not answer `init` with `init_ok`.
     pub fn with_seed(node_id: &str, node_ids: &[&str], seed: u64) -> Self {
-        let mut node = Self::uninitialised(seed);
+        let mut node = Self::uninitialised_at(node_id, seed);
         let id = node.request(
             "c0",
             json!({"type": "init", "node_id": node_id, "node_ids": node_ids}),
@@ -62,19 +64,32 @@ impl<N: Node> TestNode<N> {
         node
     }
 
-    /// A node that has not seen `init` yet.
+    /// A node that has not seen `init` yet. Until it has, messages are addressed to `""`,
+    /// which the node cannot answer from; use [`TestNode::uninitialised_at`] to see its
+    /// answers.
     pub fn uninitialised(seed: u64) -> Self {
+        Self::uninitialised_at("", seed)
+    }
+
+    /// A node that has not seen `init` yet, with messages addressed to `node_id` (so that
+    /// it can answer them) until `init` gives it an id.
+    pub fn uninitialised_at(node_id: &str, seed: u64) -> Self {
         TestNode {
             engine: Engine::new(seed),
             now: Duration::ZERO,
             sent: VecDeque::new(),
             next_msg_id: 1,
+            address: node_id.to_owned(),
         }
     }
 
     /// Delivers a message whose body is given exactly (add `msg_id` yourself if needed).
     pub fn deliver(&mut self, src: &str, body: Value) {
-        let line = json!({"src": src, "dest": self.engine.context().node_id(), "body": body});
+        let dest = match self.engine.context().node_id() {
+            "" => self.address.as_str(),
+            id => id,
+        };
+        let line = json!({"src": src, "dest": dest, "body": body});
         self.deliver_line(&line.to_string());
     }
 

@@ -112,8 +112,8 @@ fn init_gives_ids_and_peers() {
 }
 
 #[test]
-fn messages_before_init_get_error_11_and_init_still_works() {
-    let mut node = TestNode::<Prober>::uninitialised(3);
+fn messages_before_init_get_error_11_from_their_dest_and_init_still_works() {
+    let mut node = TestNode::<Prober>::uninitialised_at("n0", 3);
     node.deliver("n2", json!({"type": "question", "msg_id": 5}));
     node.deliver("n2", json!({"type": "question"}));
     let sent = node.take_sent();
@@ -122,6 +122,7 @@ fn messages_before_init_get_error_11_and_init_still_works() {
         1,
         "only the request with a msg_id can be answered"
     );
+    assert_eq!((sent[0].src.as_str(), sent[0].dest.as_str()), ("n0", "n2"));
     assert_eq!(
         sent[0].body,
         json!({"type": "error", "code": 11, "text": "node has not received init yet", "in_reply_to": 5})
@@ -130,19 +131,70 @@ fn messages_before_init_get_error_11_and_init_still_works() {
         "c0",
         json!({"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0"]}),
     );
-    assert_eq!(
-        node.take_sent()[0].body,
-        json!({"type": "init_ok", "in_reply_to": 1})
-    );
+    let sent = node.take_sent();
+    assert_eq!(sent[0].src, "n0");
+    assert_eq!(sent[0].body, json!({"type": "init_ok", "in_reply_to": 1}));
 }
 
 #[test]
-fn malformed_init_gets_error_12() {
-    let mut node = TestNode::<Prober>::uninitialised(0);
-    node.deliver("c0", json!({"type": "init", "msg_id": 1, "node_id": 3}));
+fn messages_before_init_that_name_no_dest_go_unanswered() {
+    let mut node = TestNode::<Prober>::uninitialised(3);
+    node.deliver("n2", json!({"type": "question", "msg_id": 5}));
+    for line in [
+        r#"{"src":"n2","body":{"type":"question","msg_id":6}}"#,
+        r#"{"src":"n2","dest":null,"body":{"type":"question","msg_id":7}}"#,
+        r#"{"src":"n2","dest":3,"body":{"type":"question","msg_id":8}}"#,
+        r#"{"src":"c0","dest":"","body":{"type":"init","msg_id":9,"node_id":3}}"#,
+    ] {
+        node.deliver_line(line);
+    }
+    assert!(node.take_sent().is_empty());
+    // Whatever the dest, nothing ever leaves with an empty src.
+    node.deliver_line(r#"{"src":"n2","dest":"n7","body":{"type":"question","msg_id":10}}"#);
     let sent = node.take_sent();
-    assert_eq!(sent[0].body["code"], 12);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].src, "n7");
+}
+
+#[test]
+fn malformed_init_gets_error_12_from_its_dest() {
+    let mut node = TestNode::<Prober>::uninitialised_at("n0", 0);
+    node.deliver("c0", json!({"type": "init", "msg_id": 1, "node_id": 3}));
+    node.deliver(
+        "c0",
+        json!({"type": "init", "msg_id": 2, "node_id": "", "node_ids": [""]}),
+    );
+    let sent = node.take_sent();
+    assert_eq!(sent.len(), 2);
+    for (m, id) in sent.iter().zip([1, 2]) {
+        assert_eq!((m.src.as_str(), m.dest.as_str()), ("n0", "c0"));
+        assert_eq!(
+            (&m.body["code"], &m.body["in_reply_to"]),
+            (&json!(12), &json!(id))
+        );
+    }
     assert!(node.context().node_id().is_empty());
+}
+
+#[test]
+fn a_type_that_is_not_a_string_gets_error_12() {
+    let mut node = node();
+    let cases = [
+        (json!(5), "body's type is not a string"),
+        (json!(["question"]), "body's type is not a string"),
+        (json!({"type": "question"}), "body's type is not a string"),
+        (json!(null), "body has no type field"),
+    ];
+    for (ty, text) in cases {
+        let id = node.request("c1", json!({"type": ty}));
+        let sent = node.take_sent();
+        assert_eq!(sent.len(), 1, "type {ty}");
+        assert_eq!(
+            sent[0].body,
+            json!({"type": "error", "code": 12, "text": text, "in_reply_to": id}),
+            "type {ty}"
+        );
+    }
 }
 
 #[test]
