@@ -203,7 +203,26 @@ impl<N: Node> Engine<N> {
         init: Result<Init, ErrorBody>,
     ) {
         if self.node.is_some() {
-            tracing::warn!(src, "ignoring a second init");
+            // The node and its ids stay as the first init made them: re-creating the node
+            // would throw its state away, and changing its id under it would break whatever
+            // it built from that id (keys, peer lists). The init is still answered, as the
+            // Go library does, so that a client re-sending an init whose answer it missed is
+            // not left waiting.
+            match init {
+                Ok(init) => {
+                    if init.node_id != self.ctx.node_id || init.node_ids != self.ctx.node_ids {
+                        tracing::warn!(
+                            src,
+                            node_id = init.node_id,
+                            "a second init names other ids; keeping the first ones"
+                        );
+                    } else {
+                        tracing::info!(src, "a second init; the node keeps its state");
+                    }
+                    self.ctx.reply_to(src, msg_id, &InitOk::new());
+                }
+                Err(error) => self.ctx.reply_error(src, msg_id, &error),
+            }
             return;
         }
         let init = match init {

@@ -177,6 +177,46 @@ fn malformed_init_gets_error_12_from_its_dest() {
 }
 
 #[test]
+fn a_second_init_is_answered_and_changes_nothing() {
+    let mut node = node();
+    node.request(
+        "c1",
+        json!({"type": "ask", "peer": "n0", "timeout_ms": 100}),
+    );
+    node.request(
+        "c1",
+        json!({"type": "remind", "after_ms": 50, "label": "kept"}),
+    );
+    node.take_sent();
+    let id = node.request(
+        "c9",
+        json!({"type": "init", "node_id": "n2", "node_ids": ["n2", "n5"]}),
+    );
+    let sent = node.take_sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].src.as_str(), sent[0].dest.as_str()), ("n1", "c9"));
+    assert_eq!(sent[0].body, json!({"type": "init_ok", "in_reply_to": id}));
+    // The same node: its ids, its peers, its pending RPC and timer.
+    assert_eq!(node.context().node_id(), "n1");
+    assert_eq!(node.context().node_ids(), ["n0", "n1", "n2"]);
+    assert_eq!(node.node().inits_seen_peers, ["n0", "n2"]);
+    assert_eq!(node.context().pending_rpcs(), 1);
+    node.advance(Duration::from_millis(50));
+    assert_eq!(
+        node.node().fired,
+        [(Duration::from_millis(50), "kept".into())]
+    );
+    // A malformed second init is refused like any malformed request.
+    let id = node.request("c9", json!({"type": "init", "node_id": 7}));
+    let sent = node.take_sent();
+    assert_eq!(sent[0].src, "n1");
+    assert_eq!(
+        (&sent[0].body["code"], &sent[0].body["in_reply_to"]),
+        (&json!(12), &json!(id))
+    );
+}
+
+#[test]
 fn a_type_that_is_not_a_string_gets_error_12() {
     let mut node = node();
     let cases = [
