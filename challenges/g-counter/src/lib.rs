@@ -13,6 +13,9 @@
 //!   accepted before the sync.
 //! - **Reads from a cache.** Clients get the node's own total plus the latest refreshed
 //!   totals of the others, at once; the cache is refreshed every 200 ms and only grows.
+//! - **No wrapping.** An add that would take a total past `u64::MAX` is refused with error
+//!   12 (a negative or fractional delta already is, as a delta that does not parse), and
+//!   a read whose sum would not fit gets error 14 rather than a wrapped number.
 
 use maelstrom::services::{read_value, write_done, SEQ_KV};
 use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
@@ -28,7 +31,8 @@ const RPC_TIMEOUT: Duration = Duration::from_millis(1000);
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
-    /// Add a non-negative delta.
+    /// Add a non-negative delta. A negative or fractional delta does not parse as a `u64`
+    /// and is answered with error 12 by the library.
     Add {
         /// The amount.
         delta: u64,
@@ -78,9 +82,33 @@ pub struct CounterNode {
 }
 
 impl CounterNode {
-    /// The total this node would report now.
-    pub fn value(&self) -> u64 {
-        self.total + self.others.values().sum::<u64>()
+    /// The total this node would report now, or `None` if it does not fit a `u64` (the
+    /// other nodes' totals come from `seq-kv` and may be anything a `u64` holds).
+    pub fn value(&self) -> Option<u64> {
+        self.others
+            .values()
+            .try_fold(self.total, |sum, total| sum.checked_add(*total))
+    }
+
+    /// Refuses an add that would take the node's own total, or the total it knows of, past
+    /// `u64::MAX`, rather than wrapping: a wrapped total is a wrong answer that every later
+    /// read would repeat.
+    fn add(&mut self, delta: u64) -> Result<(), ErrorBody> {
+        let total = self.total.checked_add(delta);
+        let known = self.value().and_then(|value| value.checked_add(delta));
+        match (total, known) {
+            (Some(total), Some(_)) => {
+                self.total = total;
+                Ok(())
+            }
+            // Error 12, not 22: the client stated no condition that could fail; it asks for
+            // a count this counter cannot hold, a request that cannot be carried out as
+            // asked. The code is definite, telling the checker the add did not happen,
+            // which is true: the total is left as it was.
+            _ => Err(ErrorBody::malformed_request(format!(
+                "adding {delta} would overflow the counter"
+            ))),
+        }
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
@@ -124,16 +152,17 @@ impl Node for CounterNode {
     ) -> Result<(), ErrorBody> {
         match request.payload {
             Payload::Add { delta } => {
-                self.total += delta;
+                self.add(delta)?;
                 ctx.reply_to(&request.src, request.msg_id, &Reply::AddOk);
             }
-            Payload::Read => ctx.reply_to(
-                &request.src,
-                request.msg_id,
-                &Reply::ReadOk {
-                    value: self.value(),
-                },
-            ),
+            Payload::Read => {
+                // Error 14, a definite failure: a read changes nothing, so it certainly did
+                // not take effect, and no answer is better than a wrapped or clamped one.
+                let value = self.value().ok_or_else(|| {
+                    ErrorBody::abort("the counter's total does not fit a 64-bit integer")
+                })?;
+                ctx.reply_to(&request.src, request.msg_id, &Reply::ReadOk { value });
+            }
         }
         Ok(())
     }
@@ -229,7 +258,7 @@ mod tests {
             reply["in_reply_to"] = m.body["msg_id"].clone();
             node.deliver("seq-kv", reply);
         }
-        assert_eq!(node.node().value(), 5, "n2's missing key counts as 0");
+        assert_eq!(node.node().value(), Some(5), "n2's missing key counts as 0");
     }
 
     #[test]
@@ -240,12 +269,83 @@ mod tests {
         node.advance(REFRESH_EVERY);
         kv.serve(&mut node);
         kv.serve(&mut node);
-        assert_eq!(node.node().value(), 9);
+        assert_eq!(node.node().value(), Some(9));
         // A stale read (as seq-kv may serve) cannot lower the total.
         kv.apply(&json!({"type": "write", "key": "n1", "value": 2}));
         node.advance(REFRESH_EVERY);
         kv.serve(&mut node);
         kv.serve(&mut node);
-        assert_eq!(node.node().value(), 9);
+        assert_eq!(node.node().value(), Some(9));
+    }
+
+    fn error_code(node: &mut TestNode<CounterNode>, body: serde_json::Value) -> Option<u64> {
+        let id = node.request("c1", body);
+        let replies = node.take_sent_to("c1");
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].body["in_reply_to"], id);
+        replies[0].body["code"].as_u64()
+    }
+
+    #[test]
+    fn deltas_that_are_not_u64_get_error_12() {
+        let mut node = TestNode::<CounterNode>::new("n0", &["n0"]);
+        for delta in [
+            "-1",
+            "1.5",
+            "\"3\"",
+            "null",
+            "18446744073709551616",
+            "1e400",
+        ] {
+            node.deliver_line(&format!(
+                r#"{{"src":"c1","dest":"n0","body":{{"type":"add","msg_id":4,"delta":{delta}}}}}"#
+            ));
+            let replies = node.take_sent_to("c1");
+            assert_eq!(replies.len(), 1, "delta {delta}");
+            assert_eq!(replies[0].body["code"], 12, "delta {delta}");
+        }
+        assert_eq!(node.node().value(), Some(0));
+    }
+
+    #[test]
+    fn an_add_that_would_overflow_gets_error_12_and_changes_nothing() {
+        let mut node = TestNode::<CounterNode>::new("n0", &["n0"]);
+        let add = |delta: u64| json!({"type": "add", "delta": delta});
+        assert_eq!(error_code(&mut node, add(u64::MAX - 1)), None);
+        assert_eq!(error_code(&mut node, add(2)), Some(12));
+        assert_eq!(error_code(&mut node, add(u64::MAX)), Some(12));
+        assert_eq!(error_code(&mut node, add(1)), None);
+        assert_eq!(node.node().value(), Some(u64::MAX));
+        assert_eq!(error_code(&mut node, add(1)), Some(12));
+        assert_eq!(error_code(&mut node, add(0)), None);
+        let id = node.request("c1", json!({"type": "read"}));
+        assert_eq!(
+            node.take_sent_to("c1")[0].body,
+            json!({"type": "read_ok", "value": u64::MAX, "in_reply_to": id})
+        );
+    }
+
+    #[test]
+    fn peer_totals_that_overflow_the_sum_refuse_adds_and_reads() {
+        let mut node = TestNode::<CounterNode>::new("n0", &["n0", "n1", "n2"]);
+        let mut kv = MemKv::new("seq-kv");
+        kv.apply(&json!({"type": "write", "key": "n1", "value": u64::MAX - 5}));
+        kv.apply(&json!({"type": "write", "key": "n2", "value": 3}));
+        node.advance(REFRESH_EVERY);
+        kv.serve(&mut node);
+        kv.serve(&mut node);
+        assert_eq!(node.node().value(), Some(u64::MAX - 2));
+        // The own total would fit, the total the node knows of would not.
+        let add = |delta: u64| json!({"type": "add", "delta": delta});
+        assert_eq!(error_code(&mut node, add(3)), Some(12));
+        assert_eq!(error_code(&mut node, add(2)), None);
+        // A peer's total grows behind the node's back: reads fail, they do not wrap.
+        kv.apply(&json!({"type": "write", "key": "n2", "value": 10}));
+        node.advance(REFRESH_EVERY);
+        kv.serve(&mut node);
+        kv.serve(&mut node);
+        assert_eq!(node.node().value(), None);
+        assert_eq!(error_code(&mut node, json!({"type": "read"})), Some(14));
+        assert_eq!(error_code(&mut node, add(0)), Some(12));
     }
 }
