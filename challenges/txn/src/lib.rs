@@ -13,6 +13,10 @@
 //! - **Replication**: each node logs its committed write sets and streams them to every
 //!   peer in batches (every 50 ms); peers acknowledge how much of the log they hold, and
 //!   what is not acknowledged is sent again, so nodes converge once a partition heals.
+//! - **Nothing wraps.** Keys and written values that are numbers but not 64-bit integers,
+//!   replication positions past `u64::MAX` and acknowledgements of entries never written
+//!   are error 12; a write when a peer's timestamp has left the clock no successor is error
+//!   14. Each is refused before it changes anything.
 //!
 //! Why that is read committed: every write-read and write-write dependency between
 //! transactions points from a lower timestamp to a higher one, so they cannot form a cycle
@@ -138,8 +142,23 @@ impl TxnNode {
         }
     }
 
-    /// Runs a transaction against the local state; returns it with reads filled in.
-    fn execute(&mut self, mut txn: Vec<MicroOp>) -> Vec<MicroOp> {
+    /// Runs a transaction against the local state; returns it with reads filled in, or
+    /// refuses it before it touches anything.
+    fn execute(&mut self, mut txn: Vec<MicroOp>) -> Result<Vec<MicroOp>, ErrorBody> {
+        check_numbers(&txn)?;
+        let has_writes = txn.iter().any(|(f, ..)| *f == Function::Write);
+        let ts = match (has_writes, self.clock.checked_add(1)) {
+            (false, _) => None,
+            (true, Some(next)) => Some((next, self.index)),
+            // Error 14: a peer's timestamp (anything a `u64` holds) can leave the clock no
+            // successor, and a write needs one; refusing before anything is installed makes
+            // this a definite failure.
+            (true, None) => {
+                return Err(ErrorBody::abort(
+                    "the Lamport clock is exhausted: no timestamp is left for a write",
+                ))
+            }
+        };
         let mut own: BTreeMap<String, Value> = BTreeMap::new();
         for (f, key, value) in &mut txn {
             let text = key.to_string();
@@ -152,9 +171,8 @@ impl TxnNode {
                 }
             }
         }
-        if !own.is_empty() {
-            self.clock += 1;
-            let ts = (self.clock, self.index);
+        if let Some(ts) = ts {
+            self.clock = ts.0;
             // Final writes only, in first-write order of their keys.
             let mut writes: Vec<(Value, Value)> = Vec::with_capacity(own.len());
             for (_, key, _) in txn.iter().filter(|(f, ..)| *f == Function::Write) {
@@ -169,7 +187,7 @@ impl TxnNode {
                 self.log.push_back(WriteSet { ts, writes });
             }
         }
-        txn
+        Ok(txn)
     }
 
     /// Sends every peer what it has not been sent.
@@ -214,6 +232,21 @@ impl TxnNode {
     }
 }
 
+/// Refuses, with error 12, a transaction with a key or written value that is a number no
+/// 64-bit integer holds: serde_json keeps such a number as a float, so it would be stored,
+/// replicated and read back as a different value from the one the client wrote.
+fn check_numbers(txn: &[MicroOp]) -> Result<(), ErrorBody> {
+    let lossy = |v: &Value| matches!(v, Value::Number(n) if n.is_f64());
+    for (f, key, value) in txn {
+        if lossy(key) || (*f == Function::Write && lossy(value)) {
+            return Err(ErrorBody::malformed_request(format!(
+                "micro-op [{f:?}, {key}, {value}]: numbers must be 64-bit integers"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
@@ -254,11 +287,21 @@ impl Node for TxnNode {
         let src = request.src.as_str();
         match request.payload {
             Payload::Txn { txn } => {
-                let done = self.execute(txn);
+                let done = self.execute(txn)?;
                 ctx.reply_to(src, request.msg_id, &Reply::TxnOk { txn: &done });
             }
             Payload::Replicate { first, entries } => {
-                let last = first + entries.len() as u64;
+                // Error 12 (logged only: replication carries no msg_id) for a batch whose
+                // positions run past the end of any log; nothing of it is installed.
+                let last = u64::try_from(entries.len())
+                    .ok()
+                    .and_then(|n| first.checked_add(n))
+                    .ok_or_else(|| {
+                        ErrorBody::malformed_request(format!(
+                            "{} entries from position {first} overflow the log",
+                            entries.len()
+                        ))
+                    })?;
                 for set in entries {
                     for (key, value) in set.writes {
                         self.install(&key, value, set.ts);
@@ -272,6 +315,15 @@ impl Node for TxnNode {
                 ctx.send(src, &Payload::ReplicateOk { upto });
             }
             Payload::ReplicateOk { upto } => {
+                // An acknowledgement of entries never written would let the node drop
+                // entries the peer does not hold, and stop sending it new ones; error 12,
+                // logged only.
+                if upto > self.log_end() {
+                    return Err(ErrorBody::malformed_request(format!(
+                        "acknowledges {upto} entries of a log of {}",
+                        self.log_end()
+                    )));
+                }
                 if let Some(link) = self.peers.get_mut(src) {
                     link.acked = link.acked.max(upto);
                     link.sent = link.sent.max(link.acked);
@@ -458,5 +510,90 @@ mod tests {
         assert_eq!(reply[0].body["code"], 12);
         n0.request("c1", json!({"type": "txn"}));
         assert_eq!(n0.take_sent_to("c1")[0].body["code"], 12);
+    }
+
+    fn error_code(node: &mut TestNode<TxnNode>, src: &str, body: Value) -> Option<u64> {
+        let id = node.request(src, body);
+        let replies = node.take_sent_to(src);
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].body["in_reply_to"], id);
+        replies[0].body["code"].as_u64()
+    }
+
+    #[test]
+    fn a_peer_timestamp_at_the_end_of_the_clock_refuses_writes_not_reads() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0", "n1"]);
+        let last = json!({"ts": [u64::MAX, 1], "writes": [[1, 7]]});
+        n0.deliver(
+            "n1",
+            json!({"type": "replicate", "first": 0, "entries": [last]}),
+        );
+        assert_eq!(n0.take_sent_to("n1")[0].body["upto"], 1);
+        assert_eq!(txn(&mut n0, json!([["r", 1, null]])), json!([["r", 1, 7]]));
+        let write = json!({"type": "txn", "txn": [["r", 2, null], ["w", 2, 1]]});
+        assert_eq!(error_code(&mut n0, "c1", write), Some(14));
+        assert_eq!(n0.node().get(&json!(2)), &Value::Null, "nothing installed");
+        assert!(n0.node().log.is_empty(), "nothing to replicate");
+        assert_eq!(n0.node().clock, u64::MAX);
+    }
+
+    #[test]
+    fn replication_positions_past_any_log_get_error_12_and_install_nothing() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0", "n1"]);
+        let entry = json!({"ts": [3, 1], "writes": [[1, 7]]});
+        let batch = json!({"type": "replicate", "first": u64::MAX, "entries": [entry]});
+        assert_eq!(error_code(&mut n0, "n1", batch.clone()), Some(12));
+        // Without a msg_id (as peers send it) the refusal is only logged.
+        n0.deliver("n1", batch);
+        assert!(n0.take_sent().is_empty());
+        assert_eq!(n0.node().get(&json!(1)), &Value::Null);
+        assert_eq!(n0.node().clock, 0);
+    }
+
+    #[test]
+    fn acknowledgements_of_entries_never_written_get_error_12() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0", "n1"]);
+        txn(&mut n0, json!([["w", 1, 1]]));
+        n0.advance(FLUSH_EVERY);
+        assert_eq!(n0.take_sent_to("n1").len(), 1);
+        let ack = |upto: u64| json!({"type": "replicate_ok", "upto": upto});
+        assert_eq!(error_code(&mut n0, "n1", ack(u64::MAX)), Some(12));
+        assert_eq!(error_code(&mut n0, "n1", ack(2)), Some(12));
+        assert_eq!(n0.node().log.len(), 1, "the entry is kept for the peer");
+        // The unacknowledged entry is still sent again.
+        n0.advance(RESEND_AFTER * 2);
+        let resent = n0.take_sent_to("n1");
+        assert!(!resent.is_empty());
+        assert!(resent.iter().all(|m| m.body["first"] == 0), "{resent:?}");
+        n0.deliver("n1", ack(1));
+        assert!(n0.node().log.is_empty());
+    }
+
+    #[test]
+    fn numbers_that_would_come_back_changed_get_error_12() {
+        let mut n0 = TestNode::<TxnNode>::new("n0", &["n0"]);
+        for ops in [
+            r#"[["w",1,18446744073709551616]]"#,
+            r#"[["w",1,-9223372036854775809]]"#,
+            r#"[["w",1,1.5]]"#,
+            r#"[["r",2.5,null]]"#,
+            r#"[["r",1,null],["w",1e300,3]]"#,
+        ] {
+            n0.deliver_line(&format!(
+                r#"{{"src":"c1","dest":"n0","body":{{"type":"txn","msg_id":9,"txn":{ops}}}}}"#
+            ));
+            let replies = n0.take_sent_to("c1");
+            assert_eq!(replies[0].body["code"], 12, "{ops}");
+        }
+        assert_eq!(n0.node().clock, 0, "nothing ran");
+        // The extremes of 64-bit integers are fine, and so is any value a read carries.
+        let done = txn(
+            &mut n0,
+            json!([["w", u64::MAX, i64::MIN], ["r", u64::MAX, 0.5]]),
+        );
+        assert_eq!(
+            done,
+            json!([["w", u64::MAX, i64::MIN], ["r", u64::MAX, i64::MIN]])
+        );
     }
 }
