@@ -264,6 +264,21 @@ mod tests {
     use super::*;
     use crate::testkit::tests_support::EchoNode;
 
+    /// Runs an echo node over `input` and returns every message it wrote.
+    fn echo_lines(input: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        run_with(
+            Engine::<EchoNode>::new(1),
+            io::Cursor::new(input.as_bytes().to_vec()),
+            &mut out,
+        )
+        .unwrap();
+        out.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn runs_over_readers_and_ends_cleanly_at_eof() {
         let input = concat!(
@@ -272,18 +287,7 @@ mod tests {
             "not json\n",
             r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":2,"echo":"x"}}"#
         );
-        let mut out = Vec::new();
-        run_with(
-            Engine::<EchoNode>::new(1),
-            io::Cursor::new(input.as_bytes().to_vec()),
-            &mut out,
-        )
-        .unwrap();
-        let lines: Vec<serde_json::Value> = out
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
-            .collect();
+        let lines = echo_lines(input);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["body"]["type"], "init_ok");
         assert_eq!(lines[1]["body"]["echo"], "x");
@@ -300,18 +304,7 @@ mod tests {
             r#"{"src":"c1","dest":"n3","body":{"type":"echo","msg_id":2,"echo":"y"}}"#,
             "\n",
         );
-        let mut out = Vec::new();
-        run_with(
-            Engine::<EchoNode>::new(1),
-            io::Cursor::new(input.as_bytes().to_vec()),
-            &mut out,
-        )
-        .unwrap();
-        let lines: Vec<serde_json::Value> = out
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
-            .collect();
+        let lines = echo_lines(input);
         assert_eq!(lines.len(), 3);
         assert!(lines.iter().all(|m| m["src"] == "n3"), "{lines:?}");
         assert_eq!(lines[0]["body"]["code"], 11);

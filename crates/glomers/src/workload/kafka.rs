@@ -978,15 +978,18 @@ mod tests {
     fn integer_and_string_keys_are_different_keys() {
         // A send to the integer key 9 is not a send to "9": the poll of "9" read a message
         // nobody wrote there, which upstream cannot explain (it throws: unknown).
+        let send_to_integer_9 = |h: &mut H| {
+            h.op(
+                0,
+                "send",
+                json!([["send", 9, 1]]),
+                OpType::Ok,
+                json!([["send", 9, [0, 1]]]),
+            );
+        };
         let mut h = H(vec![]);
-        h.op(
-            0,
-            "send",
-            json!([["send", 9, 1]]),
-            OpType::Ok,
-            json!([["send", 9, [0, 1]]]),
-        )
-        .poll(1, "9", &[(0, 1)]);
+        send_to_integer_9(&mut h);
+        h.poll(1, "9", &[(0, 1)]);
         let r = h.check();
         assert_eq!(r["valid?"], "unknown", "{r:#}");
         assert!(r["error"].as_str().unwrap().contains("for key \"9\""));
@@ -995,13 +998,7 @@ mod tests {
         assert_eq!(r["valid?"], true, "{r:#}");
         // Integer keys alone are judged like any other.
         let mut h = H(vec![]);
-        h.op(
-            0,
-            "send",
-            json!([["send", 9, 1]]),
-            OpType::Ok,
-            json!([["send", 9, [0, 1]]]),
-        );
+        send_to_integer_9(&mut h);
         let r = h.check();
         assert_eq!(r["unseen"]["unseen"], json!({"9": 1}), "{r:#}");
     }
