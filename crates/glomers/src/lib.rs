@@ -28,6 +28,7 @@ pub mod clock;
 pub mod elle;
 pub mod health;
 pub mod history;
+pub mod model;
 pub mod nemesis;
 pub mod net;
 pub mod options;

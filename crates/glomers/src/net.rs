@@ -1,133 +1,27 @@
-//! The simulated network, as Maelstrom models it (jepsen-io/maelstrom, `src/maelstrom/net.clj`).
+//! The network of a process run: the network model ([`crate::model::network`]: queues,
+//! latency, partitions at take time) behind a lock, one thread per endpoint consuming its
+//! queue on the real clock (taking the head, sleeping out its latency while the rest of the
+//! queue waits: head-of-line, as upstream), and the journal.
 //!
-//! Every endpoint (node, client, service) has one queue ordered by delivery deadline and one
-//! consumer that takes the head, checks partitions *at take time*, sleeps out the remaining
-//! latency (blocking the rest of its queue: head-of-line, as upstream) and delivers. Each
-//! message gets one latency draw when it is sent; client traffic has none. Every send and
-//! every delivery is journaled: written to `messages.jsonl` as it happens (upstream also
-//! writes its journal to disk during the run) and counted for the statistics, so that no
-//! amount of traffic makes the workbench hold the journal in memory.
+//! Every send and every delivery is journaled: written to `messages.jsonl` as it happens
+//! (upstream also writes its journal to disk during the run) and counted for the
+//! statistics, so that no amount of traffic makes the workbench hold the journal in memory.
 
 use crate::checker::NetTally;
 use crate::clock::Clock;
 use crate::health::{Health, Measure};
-use rand::Rng;
 use rand_pcg::Pcg64Mcg;
-use serde::{Deserialize, Serialize};
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// True for client endpoints. Maelstrom's rule is literally "starts with `c`" (a [QUIRK]
-/// we keep; node names starting with `c` are rejected at start-up instead).
-pub fn is_client(id: &str) -> bool {
-    id.starts_with('c')
-}
-
-/// One message in flight. The body is kept as JSON text: it is delivered as written, and only
-/// clients and checkers parse it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetMessage {
-    /// Global message number, from 0 in send order.
-    pub id: u64,
-    /// Sender.
-    pub src: String,
-    /// Receiver.
-    pub dest: String,
-    /// The body, a JSON object.
-    pub body: String,
-}
-
-impl NetMessage {
-    /// The line a node receives: `{"id","src","dest","body"}`, as upstream orders them.
-    pub fn to_line(&self) -> String {
-        let mut line =
-            String::with_capacity(self.body.len() + self.src.len() + self.dest.len() + 48);
-        line.push_str("{\"id\":");
-        line.push_str(&self.id.to_string());
-        line.push_str(",\"src\":");
-        line.push_str(&json_string(&self.src));
-        line.push_str(",\"dest\":");
-        line.push_str(&json_string(&self.dest));
-        line.push_str(",\"body\":");
-        line.push_str(&self.body);
-        line.push('}');
-        line
-    }
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
-}
-
-/// The latency distribution (`--latency-dist`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LatencyDist {
-    /// Always the mean.
-    Constant,
-    /// Uniform integer in `[0, 2 × mean)`.
-    Uniform,
-    /// Exponential with the given mean, truncated to whole milliseconds.
-    Exponential,
-}
-
-/// Latency between non-client endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Latency {
-    /// Mean one-way latency in milliseconds.
-    pub mean: u64,
-    /// Distribution.
-    pub dist: LatencyDist,
-}
-
-impl Latency {
-    /// One draw, in whole milliseconds. A mean of 0 gives 0 for every distribution (upstream
-    /// crashes or hangs there: a [QUIRK] we do not copy).
-    pub fn draw(&self, rng: &mut impl Rng) -> u64 {
-        if self.mean == 0 {
-            return 0;
-        }
-        match self.dist {
-            LatencyDist::Constant => self.mean,
-            LatencyDist::Uniform => rng.gen_range(0..2 * self.mean),
-            LatencyDist::Exponential => {
-                let u: f64 = rng.gen::<f64>();
-                (-(1.0 - u).ln() * self.mean as f64).floor() as u64
-            }
-        }
-    }
-}
-
-/// Send or delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    /// The message entered the network.
-    Send,
-    /// The message was handed to its receiver.
-    Recv,
-}
-
-/// Why the network refused a message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NetError {
-    /// `src` or `dest` is not a registered endpoint (a closed client, a typo, a service that
-    /// does not exist).
-    #[error(
-        "invalid {role} `{id}`: no such endpoint (is it a closed client or a misspelled node?)"
-    )]
-    UnknownEndpoint {
-        /// `src` or `dest`.
-        role: &'static str,
-        /// The id.
-        id: String,
-    },
-}
+use crate::model::network::{due, Taken};
+pub use crate::model::network::{
+    is_client, EventKind, Latency, LatencyDist, NetError, NetMessage, NetworkModel,
+};
 
 /// What a consumer got from its queue.
 #[derive(Debug)]
@@ -142,43 +36,11 @@ pub enum Take {
     Closed,
 }
 
-struct Queued {
-    deadline: Duration,
-    message: Arc<NetMessage>,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Queued {
-    /// Earliest deadline first, then send order: a max-heap of reversed keys.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.deadline, other.message.id).cmp(&(self.deadline, self.message.id))
-    }
-}
-
-struct Endpoint {
-    queue: BinaryHeap<Queued>,
-    ready: Arc<Condvar>,
-}
-
 struct State {
-    endpoints: HashMap<String, Endpoint>,
-    /// dest -> the sources whose messages it drops.
-    drops: HashMap<String, BTreeSet<String>>,
-    next_id: u64,
-    rng: Pcg64Mcg,
-    /// Messages in all queues now, and the most there ever were.
-    queued: usize,
-    peak_queued: usize,
+    /// The queues, partitions and latency draws.
+    model: NetworkModel,
+    /// Each endpoint's consumer waits on its own condition variable.
+    ready: HashMap<String, Arc<Condvar>>,
     /// How long nodes' output waited for room, in all.
     throttled: Duration,
 }
@@ -307,7 +169,6 @@ pub struct Network {
     /// Signalled when the queues drop below [`MAX_QUEUED`].
     room: Condvar,
     shut_down: AtomicBool,
-    latency: Latency,
     clock: Arc<dyn Clock>,
     health: Arc<Health>,
 }
@@ -335,18 +196,13 @@ impl Network {
             .spawn(move || writer.run(entries))?;
         Ok(Network {
             state: Mutex::new(State {
-                endpoints: HashMap::new(),
-                drops: HashMap::new(),
-                next_id: 0,
-                rng,
-                queued: 0,
-                peak_queued: 0,
+                model: NetworkModel::new(latency, rng),
+                ready: HashMap::new(),
                 throttled: Duration::ZERO,
             }),
             room: Condvar::new(),
             journal,
             shut_down: AtomicBool::new(false),
-            latency,
             clock,
             health,
         })
@@ -374,78 +230,49 @@ impl Network {
     /// Adds an endpoint with an empty queue.
     pub fn register(&self, id: &str) {
         let mut state = self.lock();
-        state
-            .endpoints
-            .entry(id.to_owned())
-            .or_insert_with(|| Endpoint {
-                queue: BinaryHeap::new(),
-                ready: Arc::new(Condvar::new()),
-            });
+        state.model.register(id);
+        state.ready.entry(id.to_owned()).or_default();
     }
 
     /// Removes an endpoint; what is still queued for it vanishes, and its consumer is woken
     /// to find the endpoint closed.
     pub fn deregister(&self, id: &str) {
         let mut state = self.lock();
-        if let Some(endpoint) = state.endpoints.remove(id) {
-            state.queued -= endpoint.queue.len();
-            endpoint.ready.notify_all();
+        state.model.deregister(id);
+        if let Some(ready) = state.ready.remove(id) {
+            ready.notify_all();
             self.room.notify_all();
         }
     }
 
     /// True if `id` is registered.
     pub fn is_registered(&self, id: &str) -> bool {
-        self.lock().endpoints.contains_key(id)
+        self.lock().model.is_registered(id)
     }
 
     /// Sends a message: numbers it, draws its latency, journals it and queues it.
     pub fn send(&self, src: &str, dest: &str, body: String) -> Result<u64, NetError> {
         let now = self.clock.now();
         let mut state = self.lock();
-        for (role, id) in [("src", src), ("dest", dest)] {
-            if !state.endpoints.contains_key(id) {
-                return Err(NetError::UnknownEndpoint {
-                    role,
-                    id: id.to_owned(),
-                });
-            }
-        }
-        let id = state.next_id;
-        state.next_id += 1;
-        let latency = if is_client(src) || is_client(dest) {
-            0
-        } else {
-            self.latency.draw(&mut state.rng)
-        };
-        let message = Arc::new(NetMessage {
-            id,
-            src: src.to_owned(),
-            dest: dest.to_owned(),
-            body,
-        });
+        let (message, _) = state.model.send(src, dest, body, now)?;
         // Journaled while the routing lock is held, so a send is always journaled before
         // its delivery can be.
         self.journal(now, EventKind::Send, &message);
-        let deadline = now + Duration::from_millis(latency);
-        if let Some(endpoint) = state.endpoints.get_mut(dest) {
-            endpoint.queue.push(Queued { deadline, message });
-            endpoint.ready.notify_one();
-            state.queued += 1;
-            state.peak_queued = state.peak_queued.max(state.queued);
+        if let Some(ready) = state.ready.get(dest) {
+            ready.notify_one();
         }
-        Ok(id)
+        Ok(message.id)
     }
 
     /// Waits while the queues hold [`MAX_QUEUED`] messages or more (or until shutdown): a
     /// node's stdout is read only when the network has room for what it says.
     pub fn wait_for_room(&self) {
         let mut state = self.lock();
-        if state.queued < MAX_QUEUED {
+        if state.model.queued() < MAX_QUEUED {
             return;
         }
         let started = self.clock.now();
-        while state.queued >= MAX_QUEUED && !self.shut_down.load(AtomicOrdering::SeqCst) {
+        while state.model.queued() >= MAX_QUEUED && !self.shut_down.load(AtomicOrdering::SeqCst) {
             state = self
                 .room
                 .wait_timeout(state, Duration::from_millis(100))
@@ -458,7 +285,7 @@ impl Network {
     /// The most messages the queues ever held, and how long nodes' output waited for room.
     pub fn pressure(&self) -> (usize, Duration) {
         let state = self.lock();
-        (state.peak_queued, state.throttled)
+        (state.model.peak_queued(), state.throttled)
     }
 
     /// Takes the head of `id`'s queue, waiting until `until` (or forever) for one to arrive.
@@ -469,25 +296,25 @@ impl Network {
             if self.shut_down.load(AtomicOrdering::SeqCst) {
                 return Take::Closed;
             }
-            let Some(endpoint) = state.endpoints.get_mut(id) else {
+            let Some(ready) = state.ready.get(id).cloned() else {
                 return Take::Closed;
             };
-            if let Some(head) = endpoint.queue.pop() {
-                if state.queued == MAX_QUEUED {
-                    self.room.notify_all();
+            let was_full = state.model.queued() == MAX_QUEUED;
+            match state.model.take(id) {
+                Taken::Message(deadline, message) => {
+                    if was_full {
+                        self.room.notify_all();
+                    }
+                    return Take::Message(deadline, message);
                 }
-                state.queued -= 1;
-                let dropped = state
-                    .drops
-                    .get(id)
-                    .is_some_and(|srcs| srcs.contains(&head.message.src));
-                return if dropped {
-                    Take::Dropped
-                } else {
-                    Take::Message(head.deadline, head.message)
-                };
+                Taken::Dropped(_) => {
+                    if was_full {
+                        self.room.notify_all();
+                    }
+                    return Take::Dropped;
+                }
+                Taken::Empty => {}
             }
-            let ready = endpoint.ready.clone();
             match until {
                 None => state = ready.wait(state).unwrap_or_else(|p| p.into_inner()),
                 Some(until) => {
@@ -517,7 +344,7 @@ impl Network {
         taken: Duration,
         message: &Arc<NetMessage>,
     ) -> bool {
-        let due = deadline.max(taken);
+        let due = due(deadline, taken);
         self.clock.sleep_until(deadline);
         let now = self.clock.now();
         if self.shut_down.load(AtomicOrdering::SeqCst) {
@@ -531,27 +358,20 @@ impl Network {
 
     /// Applies a grudge: each node drops messages from the nodes it names.
     pub fn partition(&self, grudge: &BTreeMap<String, BTreeSet<String>>) {
-        let mut state = self.lock();
-        for (dest, srcs) in grudge {
-            state
-                .drops
-                .entry(dest.clone())
-                .or_default()
-                .extend(srcs.iter().cloned());
-        }
+        self.lock().model.partition(grudge);
     }
 
     /// Heals every partition.
     pub fn heal(&self) {
-        self.lock().drops.clear();
+        self.lock().model.heal();
     }
 
     /// Wakes every consumer and makes every later take return `Closed`.
     pub fn shut_down(&self) {
         self.shut_down.store(true, AtomicOrdering::SeqCst);
         let state = self.lock();
-        for endpoint in state.endpoints.values() {
-            endpoint.ready.notify_all();
+        for ready in state.ready.values() {
+            ready.notify_all();
         }
         self.room.notify_all();
     }
@@ -574,7 +394,7 @@ impl Network {
 
     /// Number of messages sent so far.
     pub fn sent_count(&self) -> u64 {
-        self.lock().next_id
+        self.lock().model.sent_count()
     }
 
     /// The run's health measures, delivery lateness among them.
@@ -598,50 +418,6 @@ mod tests {
             Arc::default(),
         )
         .unwrap()
-    }
-
-    #[test]
-    fn latency_draws_match_their_distributions() {
-        let mut rng = Pcg64Mcg::seed_from_u64(7);
-        let n = 200_000;
-        let mut mean = |dist| {
-            let l = Latency { mean: 100, dist };
-            let draws: Vec<u64> = (0..n).map(|_| l.draw(&mut rng)).collect();
-            (
-                draws.iter().sum::<u64>() as f64 / n as f64,
-                *draws.iter().min().unwrap(),
-                *draws.iter().max().unwrap(),
-            )
-        };
-        assert_eq!(mean(LatencyDist::Constant), (100.0, 100, 100));
-        let (m, lo, hi) = mean(LatencyDist::Uniform);
-        assert!((m - 99.5).abs() < 0.5, "uniform mean {m}");
-        assert_eq!((lo, hi), (0, 199));
-        let (m, lo, hi) = mean(LatencyDist::Exponential);
-        assert!((m - 99.5).abs() < 1.5, "exponential mean {m}");
-        assert_eq!(lo, 0);
-        assert!(hi > 800, "exponential has a long tail: max {hi}");
-        for dist in [
-            LatencyDist::Constant,
-            LatencyDist::Uniform,
-            LatencyDist::Exponential,
-        ] {
-            assert_eq!(Latency { mean: 0, dist }.draw(&mut rng), 0);
-        }
-    }
-
-    #[test]
-    fn same_seed_same_draws() {
-        let l = Latency {
-            mean: 50,
-            dist: LatencyDist::Exponential,
-        };
-        let draws = |seed| {
-            let mut rng = Pcg64Mcg::seed_from_u64(seed);
-            (0..100).map(|_| l.draw(&mut rng)).collect::<Vec<_>>()
-        };
-        assert_eq!(draws(3), draws(3));
-        assert_ne!(draws(3), draws(4));
     }
 
     #[test]
