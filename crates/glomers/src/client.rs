@@ -96,10 +96,10 @@ impl Client {
             .send(&self.id, dest, Value::Object(body).to_string())
             .map_err(RpcError::Net)?;
         loop {
+            let free = self.net.clock().now();
             match self.net.take(&self.id, Some(deadline)) {
                 Take::Message(at, message) => {
-                    let taken = self.net.clock().now();
-                    if !self.net.await_delivery(at, taken, &message) {
+                    if !self.net.await_delivery(at, free, &message) {
                         return Err(RpcError::Closed);
                     }
                     let Ok(Value::Object(reply)) = serde_json::from_str::<Value>(&message.body)

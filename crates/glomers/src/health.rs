@@ -107,13 +107,14 @@ impl Lateness {
 pub enum Measure {
     /// A message handed to its receiver after the moment the model says it is due.
     Delivery,
-    /// A line the node printed, from the moment it was read until the network took it
-    /// (the routing thread waiting for the workbench, not for the node).
+    /// A message a node printed, from the moment it was ready to enter the network until
+    /// the network took it (routing waiting for the workbench's locks or its journal; a
+    /// sender waiting for its own backlog to drain is the model, not lateness).
     StdoutRouting,
     /// A client noticing its request timed out after the timeout.
     ClientTimeout,
-    /// The generator dispatching an operation after its scheduled moment, when a client
-    /// thread was free to take it.
+    /// The generator's loop waking later than it asked to (it sleeps until the next
+    /// operation is due, at most 100 ms at a time, or until a thread frees up).
     Generator,
     /// The nemesis starting or healing a partition after its scheduled moment.
     Nemesis,

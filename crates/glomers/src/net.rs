@@ -43,14 +43,18 @@ struct State {
     ready: HashMap<String, Arc<Condvar>>,
     /// How long nodes' output waited for room, in all.
     throttled: Duration,
+    /// Routers waiting for room now.
+    waiting: usize,
 }
 
-/// The most messages the network holds in its queues before it stops reading nodes'
-/// stdout. Upstream's queues are unbounded, so a node that floods faster than its peers
-/// read grows the JVM until it dies; ours make the flooding node wait instead, as a full
-/// socket buffer would. About 30 MB of messages; a healthy run (even 3d, 25 nodes at rate
-/// 100) has a few thousand queued at most, so no ordinary run ever waits.
-pub const MAX_QUEUED: usize = 100_000;
+/// The most a sender may have queued (by [`crate::model::network::cost`]: body bytes plus
+/// 128 per message) before the network stops reading what it prints. Upstream's queues
+/// are unbounded, so a node that floods faster than its peers read grows the JVM until it
+/// dies; ours make the flooding node wait on its pipe, as on a full socket buffer. A limit
+/// per sender means a flood never holds back anyone else's output, and replies to
+/// clients are never held back. About 14,000 small messages per sender; a healthy run (even
+/// 3d: 25 nodes at rate 100, 100 ms latency) has a few hundred queued per node.
+pub const MAX_BACKLOG: usize = 2 << 20;
 
 /// Where the journal goes.
 pub enum JournalSink {
@@ -98,16 +102,24 @@ struct Journal {
 }
 
 impl Journal {
+    /// Journals events until the first `Finish`; what arrives after it (a delivery that
+    /// raced the shutdown) is left out of both the file and the statistics, so the two
+    /// always agree with what the run reported.
     fn run(mut self, entries: std::sync::mpsc::Receiver<JournalEntry>) {
+        let mut finished: Option<JournalSummary> = None;
         for entry in entries {
-            match entry {
-                JournalEntry::Event(time, kind, message) => self.log(time, kind, &message),
-                JournalEntry::Finish(reply) => {
-                    let _ = reply.send(self.finish());
+            match (entry, &finished) {
+                (JournalEntry::Event(time, kind, message), None) => self.log(time, kind, &message),
+                (JournalEntry::Event(..), Some(_)) => {}
+                (JournalEntry::Finish(reply), _) => {
+                    let summary = finished.get_or_insert_with(|| self.finish()).clone();
+                    let _ = reply.send(summary);
                 }
             }
         }
-        let _ = self.finish();
+        if finished.is_none() {
+            let _ = self.finish();
+        }
     }
 
     fn log(&mut self, time: Duration, kind: EventKind, message: &NetMessage) {
@@ -166,7 +178,7 @@ pub struct JournalSummary {
 pub struct Network {
     state: Mutex<State>,
     journal: std::sync::mpsc::SyncSender<JournalEntry>,
-    /// Signalled when the queues drop below [`MAX_QUEUED`].
+    /// Signalled when a sender waiting for room may have it.
     room: Condvar,
     shut_down: AtomicBool,
     clock: Arc<dyn Clock>,
@@ -199,6 +211,7 @@ impl Network {
                 model: NetworkModel::new(latency, rng),
                 ready: HashMap::new(),
                 throttled: Duration::ZERO,
+                waiting: 0,
             }),
             room: Condvar::new(),
             journal,
@@ -254,6 +267,9 @@ impl Network {
     pub fn send(&self, src: &str, dest: &str, body: String) -> Result<u64, NetError> {
         let now = self.clock.now();
         let mut state = self.lock();
+        if self.shut_down.load(AtomicOrdering::SeqCst) {
+            return Err(NetError::ShutDown);
+        }
         let (message, _) = state.model.send(src, dest, body, now)?;
         // Journaled while the routing lock is held, so a send is always journaled before
         // its delivery can be.
@@ -264,21 +280,25 @@ impl Network {
         Ok(message.id)
     }
 
-    /// Waits while the queues hold [`MAX_QUEUED`] messages or more (or until shutdown): a
-    /// node's stdout is read only when the network has room for what it says.
-    pub fn wait_for_room(&self) {
+    /// Waits while `src` has [`MAX_BACKLOG`] queued (or until shutdown): a node's next
+    /// message to another node enters the network only when there is room for it.
+    pub fn wait_for_room(&self, src: &str) {
         let mut state = self.lock();
-        if state.model.queued() < MAX_QUEUED {
+        if state.model.backlog(src) < MAX_BACKLOG {
             return;
         }
         let started = self.clock.now();
-        while state.model.queued() >= MAX_QUEUED && !self.shut_down.load(AtomicOrdering::SeqCst) {
+        state.waiting += 1;
+        while state.model.backlog(src) >= MAX_BACKLOG
+            && !self.shut_down.load(AtomicOrdering::SeqCst)
+        {
             state = self
                 .room
                 .wait_timeout(state, Duration::from_millis(100))
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+        state.waiting -= 1;
         state.throttled += self.clock.now().saturating_sub(started);
     }
 
@@ -299,20 +319,13 @@ impl Network {
             let Some(ready) = state.ready.get(id).cloned() else {
                 return Take::Closed;
             };
-            let was_full = state.model.queued() == MAX_QUEUED;
-            match state.model.take(id) {
-                Taken::Message(deadline, message) => {
-                    if was_full {
-                        self.room.notify_all();
-                    }
-                    return Take::Message(deadline, message);
-                }
-                Taken::Dropped(_) => {
-                    if was_full {
-                        self.room.notify_all();
-                    }
-                    return Take::Dropped;
-                }
+            let taken = state.model.take(id);
+            if state.waiting > 0 && !matches!(taken, Taken::Empty) {
+                self.room.notify_all();
+            }
+            match taken {
+                Taken::Message(deadline, message) => return Take::Message(deadline, message),
+                Taken::Dropped(_) => return Take::Dropped,
                 Taken::Empty => {}
             }
             match until {
@@ -335,16 +348,16 @@ impl Network {
     /// network shut down meanwhile.
     ///
     /// Lateness is measured against the moment the model says the message is due: its
-    /// deadline, or the moment it was taken (`taken`) if that is later: head-of-line
-    /// blocking is the model's delay, but a consumer that took its message and then waited
-    /// to be scheduled is the workbench's.
+    /// deadline, or the moment its consumer was free to take it (`free`) if that is later.
+    /// Head-of-line blocking is the model's delay; a consumer woken late, or one that took
+    /// its message and then waited to be scheduled, is the workbench's.
     pub fn await_delivery(
         &self,
         deadline: Duration,
-        taken: Duration,
+        free: Duration,
         message: &Arc<NetMessage>,
     ) -> bool {
-        let due = due(deadline, taken);
+        let due = due(deadline, free);
         self.clock.sleep_until(deadline);
         let now = self.clock.now();
         if self.shut_down.load(AtomicOrdering::SeqCst) {
@@ -376,20 +389,18 @@ impl Network {
         self.room.notify_all();
     }
 
-    /// Flushes the journal file and returns what it amounted to. Later events are still
-    /// counted, but a run calls this after its last one.
+    /// Flushes the journal file and returns what it amounted to. The journal ends here:
+    /// later events are neither written nor counted.
     pub fn finish_journal(&self) -> JournalSummary {
         let (reply, summary) = std::sync::mpsc::channel();
-        if self.journal.send(JournalEntry::Finish(reply)).is_err() {
-            return JournalSummary {
+        let asked = self.journal.send(JournalEntry::Finish(reply)).is_ok();
+        match summary.recv() {
+            Ok(summary) if asked => summary,
+            _ => JournalSummary {
                 error: Some("the journal thread is gone".into()),
                 ..JournalSummary::default()
-            };
+            },
         }
-        summary.recv().unwrap_or_else(|_| JournalSummary {
-            error: Some("the journal thread is gone".into()),
-            ..JournalSummary::default()
-        })
     }
 
     /// Number of messages sent so far.
@@ -483,12 +494,48 @@ mod tests {
                 id: "c7".into()
             }
         );
-        assert_eq!(net.finish_journal().events, 0);
         net.register("c7");
         net.send("n0", "c7", "{}".into()).unwrap();
         net.deregister("c7");
         assert!(matches!(net.take("c7", None), Take::Closed));
         assert_eq!(net.finish_journal().events, 1);
+        net.register("c8");
+        net.send("n0", "c8", "{}".into()).unwrap();
+        assert_eq!(
+            net.finish_journal().events,
+            1,
+            "the journal ended at the first finish"
+        );
+        net.shut_down();
+        assert_eq!(net.send("n0", "c8", "{}".into()), Err(NetError::ShutDown));
+    }
+
+    #[test]
+    fn a_sender_over_its_backlog_waits_until_its_messages_are_taken() {
+        let net = Arc::new(net(0, LatencyDist::Constant));
+        for id in ["n0", "n1", "n2"] {
+            net.register(id);
+        }
+        let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BACKLOG / 4));
+        for _ in 0..4 {
+            net.send("n0", "n1", big.clone()).unwrap();
+        }
+        // Someone else's backlog is not n2's problem.
+        net.wait_for_room("n2");
+        let waiter = {
+            let net = net.clone();
+            std::thread::spawn(move || {
+                net.wait_for_room("n0");
+                net.clock().now()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!waiter.is_finished(), "n0 is over its backlog: it waits");
+        let taken_at = net.clock().now();
+        assert!(matches!(net.take("n1", None), Take::Message(..)));
+        let resumed = waiter.join().unwrap();
+        assert!(resumed >= taken_at, "it resumed once a message was taken");
+        assert!(net.pressure().1 >= Duration::from_millis(250));
     }
 
     #[test]

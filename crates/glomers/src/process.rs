@@ -6,7 +6,7 @@
 //! anything it forked: no orphans, no zombies.
 
 use crate::health::Measure;
-use crate::net::{NetError, Network, Take};
+use crate::net::{is_client, NetError, Network, Take};
 use crate::signals::{RunError, Signals};
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -304,13 +304,15 @@ fn describe_exit(
 fn deliver(net: &Network, id: &str, stdin: ChildStdin, stall: Duration) {
     let mut stdin = Some(stdin);
     loop {
+        // The moment this consumer is free to take: a message is due at its deadline or
+        // now, whichever is later; any wait beyond that is the workbench's.
+        let free = net.clock().now();
         match net.take(id, None) {
             Take::Message(deadline, message) => {
-                let taken = net.clock().now();
                 if !stall.is_zero() {
                     std::thread::sleep(stall);
                 }
-                if !net.await_delivery(deadline, taken, &message) {
+                if !net.await_delivery(deadline, free, &message) {
                     return;
                 }
                 if let Some(pipe) = stdin.as_mut() {
@@ -362,21 +364,28 @@ fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, sign
         if halted {
             continue;
         }
-        net.wait_for_room();
-        let read_at = net.clock().now();
         let text = String::from_utf8_lossy(&raw);
         let line = text.trim_end_matches(['\n', '\r']);
         match crate::wire::parse_line(line) {
-            Ok(printed) => match net.send(&printed.src, &printed.dest, printed.body) {
-                Ok(_) => net.health().record(
-                    Measure::StdoutRouting,
-                    net.clock().now().saturating_sub(read_at),
-                ),
-                Err(e @ NetError::UnknownEndpoint { .. }) => {
-                    halted = true;
-                    signals.halt(id, &shorten(line), &e.to_string());
+            Ok(printed) => {
+                // A flood waits here for its own backlog to drain: that is the model's
+                // backpressure, not the workbench's lateness, so it is not measured.
+                if !is_client(&printed.dest) {
+                    net.wait_for_room(&printed.src);
                 }
-            },
+                let ready_at = net.clock().now();
+                match net.send(&printed.src, &printed.dest, printed.body) {
+                    Ok(_) => net.health().record(
+                        Measure::StdoutRouting,
+                        net.clock().now().saturating_sub(ready_at),
+                    ),
+                    Err(NetError::ShutDown) => return,
+                    Err(e @ NetError::UnknownEndpoint { .. }) => {
+                        halted = true;
+                        signals.halt(id, &shorten(line), &e.to_string());
+                    }
+                }
+            }
             Err(rule) => {
                 signals.abort(RunError::BadOutput {
                     node: id.to_owned(),

@@ -120,20 +120,35 @@ pub fn set_current(signals: &Arc<Signals>) {
     }
 }
 
-/// What the signal handler does: the first signal aborts the run in progress, which tears
-/// its nodes down and stores what it recorded; it returns false when there is no run to
-/// abort (or it was already aborted), and the caller should exit at once.
-pub fn interrupt_current() -> bool {
+/// Ends the window in which a signal interrupts the run: once its nodes are stopped, a
+/// signal has nothing to tear down and exits at once.
+pub fn clear_current() {
+    if let Ok(mut current) = CURRENT.lock() {
+        *current = None;
+    }
+}
+
+/// What the signal handler does. The first signal aborts the run in progress: its error is
+/// set before anything else (so the nodes' deaths are not taken for crashes), then
+/// `kill_nodes` runs, and only then is the network shut down, which may have to wait for
+/// routing. Returns false when there is no run to abort (or it was already aborted), and
+/// the caller should exit at once.
+pub fn interrupt_current(kill_nodes: impl FnOnce()) -> bool {
     let current = CURRENT
         .lock()
         .ok()
         .and_then(|c| c.as_ref().and_then(std::sync::Weak::upgrade));
     match current {
         Some(signals) if !signals.is_aborted() => {
+            signals.mark_aborted(RunError::Interrupted);
+            kill_nodes();
             signals.abort(RunError::Interrupted);
             true
         }
-        _ => false,
+        _ => {
+            kill_nodes();
+            false
+        }
     }
 }
 
@@ -147,6 +162,15 @@ impl Signals {
 
     /// Aborts the run; the first error wins.
     pub fn abort(&self, error: RunError) {
+        self.mark_aborted(error);
+        if let Some(net) = self.net.get() {
+            net.shut_down();
+        }
+    }
+
+    /// Records the error (the first wins) and the aborted flag, without touching the
+    /// network.
+    fn mark_aborted(&self, error: RunError) {
         let at = self.net.get().map(|n| n.clock().now()).unwrap_or_default();
         if let Ok(mut slot) = self.error.lock() {
             if slot.is_none() {
@@ -154,9 +178,6 @@ impl Signals {
             }
         }
         self.aborted.store(true, Ordering::SeqCst);
-        if let Some(net) = self.net.get() {
-            net.shut_down();
-        }
     }
 
     /// True once the run is aborted.

@@ -14,7 +14,6 @@
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -133,19 +132,6 @@ impl Serialize for Json {
     }
 }
 
-/// What upstream accepts on a node's stdout: exactly these keys.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope<'a> {
-    src: String,
-    dest: String,
-    #[serde(borrow, default)]
-    body: Option<&'a RawValue>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<i64>,
-}
-
 /// A stdout line that is a message: its endpoints and the body the receiver will get.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Printed {
@@ -158,36 +144,48 @@ pub struct Printed {
 }
 
 /// Reads one stdout line (without its newline) as upstream does, or says which rule it
-/// breaks.
+/// breaks. The whole line is parsed once, as upstream parses it, so a key printed twice in
+/// the envelope counts with its last value too.
 pub fn parse_line(line: &str) -> Result<Printed, String> {
-    let envelope: Envelope = match serde_json::from_str(line) {
-        Ok(e) => e,
-        Err(e) => {
-            return Err(
-                if serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok() {
-                    format!("malformed-message: a message is one JSON object with exactly src, dest, body (and optionally an integer id): {e}")
-                } else {
-                    format!("line-not-valid-json: every stdout line must be one JSON message (logs go to stderr): {e}")
-                },
-            );
-        }
+    const SHAPE: &str = "malformed-message: a message is one JSON object with exactly src, \
+                         dest, body (and optionally an integer id)";
+    let value: Json = serde_json::from_str(line).map_err(|e| {
+        format!("line-not-valid-json: every stdout line must be one JSON message (logs go to stderr): {e}")
+    })?;
+    let Json::Object(entries) = value else {
+        return Err(format!("{SHAPE}: got {}", crate::process::shorten(line)));
     };
-    let body = match envelope.body.map(RawValue::get) {
-        None | Some("null") => "{}".to_owned(),
-        Some(raw) if raw.starts_with('{') => regenerate(raw)
-            .map_err(|e| format!("malformed-message: the body does not parse: {e}"))?,
-        Some(raw) => {
-            return Err(format!(
-                "malformed-message: body must be a JSON object, got {}",
-                crate::process::shorten(raw)
-            ))
+    let (mut src, mut dest, mut body) = (None, None, None);
+    for (key, value) in entries {
+        match (key.as_str(), value) {
+            ("src", Json::String(s)) => src = Some(s),
+            ("dest", Json::String(s)) => dest = Some(s),
+            ("body", Json::Null) => body = None,
+            ("body", object @ Json::Object(_)) => body = Some(object),
+            ("body", other) => {
+                let text = serde_json::to_string(&other).unwrap_or_default();
+                return Err(format!(
+                    "malformed-message: body must be a JSON object, got {}",
+                    crate::process::shorten(&text)
+                ));
+            }
+            ("id", Json::Null) => {}
+            ("id", Json::Number(n)) if n.is_i64() || n.is_u64() => {}
+            (key @ ("src" | "dest" | "id"), _) => {
+                return Err(format!("{SHAPE}: `{key}` has the wrong type"))
+            }
+            (other, _) => return Err(format!("{SHAPE}: unknown key `{other}`")),
         }
+    }
+    let (Some(src), Some(dest)) = (src, dest) else {
+        return Err(format!("{SHAPE}: src and dest are required"));
     };
-    Ok(Printed {
-        src: envelope.src,
-        dest: envelope.dest,
-        body,
-    })
+    let body = match body {
+        None => "{}".to_owned(),
+        Some(body) => serde_json::to_string(&body)
+            .map_err(|e| format!("malformed-message: the body cannot be written: {e}"))?,
+    };
+    Ok(Printed { src, dest, body })
 }
 
 /// Parses a JSON value and writes it afresh, as upstream's parse and write do.
@@ -233,6 +231,23 @@ mod tests {
             rule(r#"{"src":"n0","dest":"c1","body":{},"id":1.5}"#).starts_with("malformed-message")
         );
         assert!(rule(r#"{"src":"n0","dest":"c1","body":{}} {"#).starts_with("line-not-valid-json"));
+        assert!(rule(r#"{"src":"n0","dest":7,"body":{}}"#).contains("`dest` has the wrong type"));
+        assert!(rule(r#"[1]"#).starts_with("malformed-message"));
+    }
+
+    #[test]
+    fn a_key_printed_twice_in_the_envelope_counts_with_its_last_value() {
+        let printed =
+            parse_line(r#"{"src":"n9","dest":"n1","src":"n0","body":{"a":1},"body":{"b":2}}"#)
+                .unwrap();
+        assert_eq!(
+            printed,
+            Printed {
+                src: "n0".into(),
+                dest: "n1".into(),
+                body: r#"{"b":2}"#.into()
+            }
+        );
     }
 
     #[test]

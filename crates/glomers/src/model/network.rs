@@ -129,6 +129,9 @@ pub enum NetError {
         /// The id.
         id: String,
     },
+    /// The run is over: nothing more enters the network (or its journal).
+    #[error("the network has shut down")]
+    ShutDown,
 }
 
 /// What a consumer got when it took from its queue.
@@ -175,6 +178,14 @@ pub struct NetworkModel {
     rng: Pcg64Mcg,
     queued: usize,
     peak_queued: usize,
+    /// The cost ([`cost`]) of what each sender has queued.
+    backlog: BTreeMap<String, usize>,
+}
+
+/// What a queued message counts against its sender's backlog: its body, plus what holding
+/// any message costs.
+pub fn cost(message: &NetMessage) -> usize {
+    message.body.len() + 128
 }
 
 impl NetworkModel {
@@ -188,7 +199,20 @@ impl NetworkModel {
             rng,
             queued: 0,
             peak_queued: 0,
+            backlog: BTreeMap::new(),
         }
+    }
+
+    fn unqueue(&mut self, message: &NetMessage) {
+        self.queued -= 1;
+        if let Some(backlog) = self.backlog.get_mut(&message.src) {
+            *backlog = backlog.saturating_sub(cost(message));
+        }
+    }
+
+    /// The cost of what `src` has sent that is still queued.
+    pub fn backlog(&self, src: &str) -> usize {
+        self.backlog.get(src).copied().unwrap_or(0)
     }
 
     /// Adds an endpoint with an empty queue (an existing one keeps its queue).
@@ -200,7 +224,9 @@ impl NetworkModel {
     pub fn deregister(&mut self, id: &str) -> bool {
         match self.queues.remove(id) {
             Some(queue) => {
-                self.queued -= queue.len();
+                for queued in queue {
+                    self.unqueue(&queued.message);
+                }
                 true
             }
             None => false,
@@ -250,6 +276,7 @@ impl NetworkModel {
             });
             self.queued += 1;
             self.peak_queued = self.peak_queued.max(self.queued);
+            *self.backlog.entry(src.to_owned()).or_default() += cost(&message);
         }
         Ok((message, deadline))
     }
@@ -260,7 +287,7 @@ impl NetworkModel {
         let Some(head) = self.queues.get_mut(id).and_then(BinaryHeap::pop) else {
             return Taken::Empty;
         };
-        self.queued -= 1;
+        self.unqueue(&head.message);
         let dropped = self
             .drops
             .get(id)
@@ -472,6 +499,7 @@ mod tests {
             "sent during, taken after"
         );
         assert_eq!((m.queued(), m.peak_queued()), (0, 2));
+        assert_eq!((m.backlog("n0"), m.backlog("n1")), (0, 0));
     }
 
     #[test]
@@ -560,8 +588,9 @@ mod tests {
     fn deregistering_drops_what_was_queued() {
         let mut m = model(10, LatencyDist::Constant, &["n0", "c1"]);
         m.send("n0", "c1", "{}".into(), Duration::ZERO).unwrap();
+        assert_eq!(m.backlog("n0"), 2 + 128);
         assert!(m.deregister("c1"));
-        assert_eq!(m.queued(), 0);
+        assert_eq!((m.queued(), m.backlog("n0")), (0, 0));
         assert!(matches!(m.take("c1"), Taken::Empty));
         assert_eq!(
             m.send("n0", "c1", "{}".into(), Duration::ZERO).unwrap_err(),

@@ -62,12 +62,13 @@ pub fn start(net: &Arc<Network>, seed: u64) -> Result<Vec<JoinHandle<()>>, RunEr
 fn serve(net: &Network, service: &mut dyn Service) {
     let name = service.name();
     loop {
+        let free = net.clock().now();
         let (deadline, message) = match net.take(name, None) {
             Take::Message(deadline, message) => (deadline, message),
             Take::Dropped | Take::Empty => continue,
             Take::Closed => return,
         };
-        if !net.await_delivery(deadline, net.clock().now(), &message) {
+        if !net.await_delivery(deadline, free, &message) {
             return;
         }
         let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&message.body) else {
