@@ -9,7 +9,8 @@
 //! | command-line options | [`options`] |
 //! | one run, start to verdict | [`run`] |
 //! | node processes | [`process`] |
-//! | the network model | [`net`] |
+//! | the network model, as a state machine on passed-in time | [`model`] |
+//! | the process run's network: the model behind a lock, threads, journal | [`net`] |
 //! | what a printed line becomes on the wire | [`wire`] |
 //! | partitions | [`nemesis`] |
 //! | the synchronous client and response schemas | [`client`] |

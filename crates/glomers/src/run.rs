@@ -19,7 +19,7 @@ use crate::schedule::{Decision, Stagger};
 use crate::services;
 use crate::signals::{self, Halt, RunError, Signals};
 use crate::store::{self, files};
-use crate::workload::{Call, Completion, Generator, Invocation, Workload};
+use crate::workload::{perform, Completion, Generator, Invocation, Workload};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -617,9 +617,8 @@ impl WorkerPool {
                     let mut client: Option<Client> = None;
                     for job in rx {
                         let c = client.get_or_insert_with(|| Client::open(net.clone(), &ids));
-                        let call =
-                            Call::new(workload.as_ref(), c, &node, &job.invocation, &options);
-                        let completion = workload.invoke(call);
+                        let completion =
+                            perform(workload.as_ref(), c, &node, &job.invocation, &options);
                         let kind = completion.kind;
                         recorder.record(
                             kind,

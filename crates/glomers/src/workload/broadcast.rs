@@ -3,7 +3,7 @@
 //! (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period, and a final read on
 //! every client thread. Checked with Jepsen's `set-full`.
 
-use super::{add_or_read, Call, Completion, Generator, Invocation, WithFinalRead, Workload};
+use super::{add_or_read, Generator, Invocation, Session, Step, WithFinalRead, Workload};
 
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
@@ -145,10 +145,6 @@ impl Workload for Broadcast {
         false
     }
 
-    fn idempotent(&self, f: &str) -> bool {
-        f == "read"
-    }
-
     fn setup(&self, client: &mut Client, node: &str, options: &TestOptions) -> Result<(), String> {
         let mut body = Map::new();
         body.insert("type".into(), json!("topology"));
@@ -164,11 +160,11 @@ impl Workload for Broadcast {
             .map_err(|errors| format!("malformed topology_ok: {}", errors.join("; ")))
     }
 
-    fn invoke(&self, call: Call<'_>) -> Completion {
+    fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {
         add_or_read(
-            call,
+            invocation,
             ("broadcast", "message", &BROADCAST_OK),
-            (&READ_OK, "messages"),
+            (&READ_OK, "messages", true),
         )
     }
 

@@ -4,7 +4,7 @@
 //! `read` the total; after the heal and the quiet period every final read must equal the
 //! acknowledged deltas plus some subset of the indeterminate ones.
 
-use super::{add_or_read, Call, Completion, Generator, Invocation, WithFinalRead, Workload};
+use super::{add_or_read, Generator, Invocation, Session, Step, WithFinalRead, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
@@ -73,16 +73,16 @@ impl Workload for Counter {
         false
     }
 
-    fn idempotent(&self, _f: &str) -> bool {
-        false
-    }
-
     fn error_wrapper(&self) -> bool {
         false
     }
 
-    fn invoke(&self, call: Call<'_>) -> Completion {
-        add_or_read(call, ("add", "delta", &ADD_OK), (&READ_OK, "value"))
+    fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {
+        add_or_read(
+            invocation,
+            ("add", "delta", &ADD_OK),
+            (&READ_OK, "value", false),
+        )
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

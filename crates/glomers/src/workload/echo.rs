@@ -2,7 +2,7 @@
 //! `checker`): clients send `echo` with a string, the node must answer `echo_ok` with the
 //! same value.
 
-use super::{Call, Completion, Generator, Invocation, Workload};
+use super::{Generator, Invocation, Session, Step, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::{pair_client_ops, Op, OpType};
 use crate::options::TestOptions;
@@ -42,15 +42,10 @@ impl Workload for Echo {
         false
     }
 
-    fn idempotent(&self, _f: &str) -> bool {
-        false
-    }
-
-    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
-        let invocation = rpc.invocation();
+    fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {
         let request = json!({"type": "echo", "echo": invocation.value});
         // The completion value is the whole reply body, as upstream records it.
-        rpc.call(request, &SCHEMA, Value::Object)
+        Step::last(request, &SCHEMA, false, Value::Object)
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

@@ -5,7 +5,7 @@
 //! wrapper: every error or timeout is an indeterminate exception.
 
 use super::broadcast::{set_full, AddOrReadGenerator};
-use super::{add_or_read, Call, Completion, Generator, WithFinalRead, Workload};
+use super::{add_or_read, Generator, Invocation, Session, Step, WithFinalRead, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::Op;
 use crate::options::TestOptions;
@@ -37,16 +37,16 @@ impl Workload for GSet {
         false
     }
 
-    fn idempotent(&self, _f: &str) -> bool {
-        false
-    }
-
     fn error_wrapper(&self) -> bool {
         false
     }
 
-    fn invoke(&self, call: Call<'_>) -> Completion {
-        add_or_read(call, ("add", "element", &ADD_OK), (&READ_OK, "value"))
+    fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {
+        add_or_read(
+            invocation,
+            ("add", "element", &ADD_OK),
+            (&READ_OK, "value", false),
+        )
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {

@@ -12,8 +12,8 @@
 //! `[["send", k, [offset, m]]]`), a poll completes `ok` as `[["poll", {k: [[offset, m]...]}]]`,
 //! an assign's value is the list of keys.
 
-use super::{Call, Completion, Generator, Invocation, Workload};
-use crate::client::{Client, FieldType, ResponseSchema};
+use super::{Completion, Generator, Invocation, Session, Step, Workload};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
 use crate::options::TestOptions;
 use rand::Rng;
@@ -207,9 +207,8 @@ impl Generator for KafkaGenerator {
     }
 }
 
-fn offsets_of(client: &Client) -> Map<String, Value> {
-    client
-        .session
+fn offsets_of(session: &Session) -> Map<String, Value> {
+    session
         .get("offsets")
         .and_then(Value::as_object)
         .cloned()
@@ -229,19 +228,14 @@ impl Workload for Kafka {
         false
     }
 
-    fn idempotent(&self, f: &str) -> bool {
-        f == "assign"
-    }
-
-    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
-        let invocation = rpc.invocation();
+    fn operation(&self, invocation: &Invocation, session: &mut Session) -> Step {
         match invocation.f.as_str() {
-            "crash" => Completion {
+            "crash" => Step::Done(Completion {
                 kind: OpType::Info,
                 value: invocation.value.clone(),
                 error: Some(json!("crash")),
                 exception: None,
-            },
+            }),
             "assign" => {
                 let keys: Vec<String> = invocation
                     .value
@@ -252,44 +246,47 @@ impl Workload for Kafka {
                     .extra
                     .as_ref()
                     .is_some_and(|e| e["seek-to-beginning?"] == true);
-                let committed = if seek {
-                    Map::new()
-                } else {
-                    let request = json!({"type": "list_committed_offsets", "keys": keys});
-                    let reply = rpc.call(request, &LIST_OK, |mut r| {
-                        r.remove("offsets").unwrap_or(Value::Null)
-                    });
-                    if reply.kind != OpType::Ok {
-                        return reply;
-                    }
-                    reply.value.as_object().cloned().unwrap_or_default()
+                let value = invocation.value.clone();
+                let request = json!({"type": "list_committed_offsets", "keys": keys});
+                // Where each assigned key's reading starts: from the beginning, or from
+                // where this client was, or from the committed offset.
+                let start = move |committed: Map<String, Value>, session: &mut Session| {
+                    let current = offsets_of(session);
+                    let offsets: Map<String, Value> = keys
+                        .iter()
+                        .map(|k| {
+                            let start = if seek {
+                                json!(0)
+                            } else {
+                                current
+                                    .get(k)
+                                    .or(committed.get(k))
+                                    .cloned()
+                                    .unwrap_or(json!(0))
+                            };
+                            (k.clone(), start)
+                        })
+                        .collect();
+                    session.insert("offsets".into(), Value::Object(offsets));
+                    Step::Done(Completion::ok(value))
                 };
-                let current = offsets_of(rpc.client());
-                let offsets: Map<String, Value> = keys
-                    .iter()
-                    .map(|k| {
-                        let start = if seek {
-                            json!(0)
-                        } else {
-                            current
-                                .get(k)
-                                .or(committed.get(k))
-                                .cloned()
-                                .unwrap_or(json!(0))
-                        };
-                        (k.clone(), start)
-                    })
-                    .collect();
-                rpc.client()
-                    .session
-                    .insert("offsets".into(), Value::Object(offsets));
-                Completion::ok(invocation.value.clone())
+                if seek {
+                    return start(Map::new(), session);
+                }
+                // Asking for committed offsets changes nothing: assign is idempotent.
+                Step::rpc(request, &LIST_OK, true, move |mut reply, session| {
+                    let committed = match reply.remove("offsets") {
+                        Some(Value::Object(committed)) => committed,
+                        _ => Map::new(),
+                    };
+                    start(committed, session)
+                })
             }
             "send" => {
                 let mop = &invocation.value[0];
                 let request = json!({"type": "send", "key": mop[1], "msg": mop[2]});
                 let (key, message) = (mop[1].clone(), mop[2].clone());
-                rpc.call(request, &SEND_OK, |r| {
+                Step::last(request, &SEND_OK, false, move |r| {
                     json!([[
                         "send",
                         key,
@@ -298,43 +295,38 @@ impl Workload for Kafka {
                 })
             }
             _ => {
-                let mut offsets = offsets_of(rpc.client());
+                let mut offsets = offsets_of(session);
                 let request = json!({"type": "poll", "offsets": offsets});
-                let polled = rpc.call(request, &POLL_OK, |mut r| {
-                    r.remove("msgs").unwrap_or(Value::Null)
-                });
-                if polled.kind != OpType::Ok {
-                    return polled;
-                }
-                let msgs = polled.value.as_object().cloned().unwrap_or_default();
-                let mut commits = Map::new();
-                for (k, pairs) in &msgs {
-                    let highest = pairs.as_array().and_then(|p| {
-                        p.iter()
-                            .filter_map(|pair| pair.get(0).and_then(Value::as_i64))
-                            .max()
-                    });
-                    if let Some(highest) = highest {
-                        let next = offsets
-                            .get(k)
-                            .and_then(Value::as_i64)
-                            .unwrap_or(0)
-                            .max(highest + 1);
-                        offsets.insert(k.clone(), json!(next));
-                        commits.insert(k.clone(), json!(highest.max(0)));
+                Step::rpc(request, &POLL_OK, false, move |mut reply, session| {
+                    let msgs = match reply.remove("msgs") {
+                        Some(Value::Object(msgs)) => msgs,
+                        _ => Map::new(),
+                    };
+                    let mut commits = Map::new();
+                    for (k, pairs) in &msgs {
+                        let highest = pairs.as_array().and_then(|p| {
+                            p.iter()
+                                .filter_map(|pair| pair.get(0).and_then(Value::as_i64))
+                                .max()
+                        });
+                        if let Some(highest) = highest {
+                            let next = offsets
+                                .get(k)
+                                .and_then(Value::as_i64)
+                                .unwrap_or(0)
+                                .max(highest + 1);
+                            offsets.insert(k.clone(), json!(next));
+                            commits.insert(k.clone(), json!(highest.max(0)));
+                        }
                     }
-                }
-                rpc.client()
-                    .session
-                    .insert("offsets".into(), Value::Object(offsets));
-                if !commits.is_empty() {
+                    session.insert("offsets".into(), Value::Object(offsets));
+                    let polled = json!([["poll", msgs]]);
+                    if commits.is_empty() {
+                        return Step::Done(Completion::ok(polled));
+                    }
                     let request = json!({"type": "commit_offsets", "offsets": commits});
-                    let committed = rpc.call(request, &COMMIT_OK, |_| Value::Null);
-                    if committed.kind != OpType::Ok {
-                        return committed;
-                    }
-                }
-                Completion::ok(json!([["poll", msgs]]))
+                    Step::last(request, &COMMIT_OK, false, move |_| polled)
+                })
             }
         }
     }
@@ -972,6 +964,64 @@ mod tests {
             .iter()
             .map(|t| t.as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// Feeds a step the reply a node would give, with no client, process or clock.
+    fn answer(step: Step, reply: Value, session: &mut Session) -> Step {
+        let Step::Rpc(rpc) = step else {
+            panic!("expected a request")
+        };
+        let Value::Object(reply) = reply else {
+            panic!("a reply is an object")
+        };
+        assert!(rpc.reply.check(&reply).is_ok(), "{reply:?}");
+        (rpc.then)(reply, session)
+    }
+
+    #[test]
+    fn a_poll_is_a_state_machine_over_poll_then_commit() {
+        let mut session = Session::new();
+        session.insert("offsets".into(), json!({"k": 0}));
+        let step = Kafka.operation(&Invocation::new("poll", json!([["poll"]])), &mut session);
+        let Step::Rpc(rpc) = &step else {
+            panic!("a poll starts with a request")
+        };
+        assert_eq!(rpc.body, json!({"type": "poll", "offsets": {"k": 0}}));
+        assert!(!rpc.idempotent);
+        let reply = json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"k": [[0, 5], [1, 6]]}});
+        let step = answer(step, reply, &mut session);
+        let Step::Rpc(rpc) = &step else {
+            panic!("then it commits what it read")
+        };
+        assert_eq!(
+            rpc.body,
+            json!({"type": "commit_offsets", "offsets": {"k": 1}})
+        );
+        assert_eq!(
+            session["offsets"],
+            json!({"k": 2}),
+            "the next poll starts past it"
+        );
+        let step = answer(
+            step,
+            json!({"type": "commit_offsets_ok", "in_reply_to": 2}),
+            &mut session,
+        );
+        let Step::Done(done) = step else {
+            panic!("and is done")
+        };
+        assert_eq!(
+            done,
+            Completion::ok(json!([["poll", {"k": [[0, 5], [1, 6]]}]]))
+        );
+        // An assign that seeks to the beginning needs no request at all.
+        let mut assign = Invocation::final_op("assign", json!(["k"]));
+        assign.extra = Some(json!({"seek-to-beginning?": true}));
+        assert!(matches!(
+            Kafka.operation(&assign, &mut session),
+            Step::Done(_)
+        ));
+        assert_eq!(session["offsets"], json!({"k": 0}));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! draw writes (1/3) and compare-and-sets (2/3) of values 0..=4. History values are
 //! `[k v]` tuples: read `[k nil]` -> `[k value]`, write `[k x]`, cas `[k [a b]]`.
 
-use super::{Call, Completion, Generator, Invocation, Workload};
+use super::{Completion, Generator, Invocation, Session, Step, Workload};
 use crate::checker::linearizable::{self, Operation, RegisterOp, Verdict};
 use crate::client::{Client, FieldType, ResponseSchema};
 use crate::history::{pair_client_ops, Op, OpType};
@@ -119,10 +119,6 @@ impl Workload for LinKv {
         true
     }
 
-    fn idempotent(&self, f: &str) -> bool {
-        f == "read"
-    }
-
     /// Upstream's generator asserts this as soon as it runs, crashing the test.
     fn setup(
         &self,
@@ -145,22 +141,25 @@ impl Workload for LinKv {
         Duration::from_millis((10 * options.latency.mean).max(1000))
     }
 
-    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
-        let invocation = rpc.invocation();
+    fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {
         let key = invocation.value[0].clone();
         let argument = invocation.value[1].clone();
         match invocation.f.as_str() {
-            "read" => rpc.call(json!({"type": "read", "key": key}), &READ_OK, |mut r| {
-                json!([key, r.remove("value").unwrap_or(Value::Null)])
-            }),
+            // Reads change nothing: an unanswered read certainly did not happen.
+            "read" => Step::last(
+                json!({"type": "read", "key": key}),
+                &READ_OK,
+                true,
+                move |mut r| json!([key, r.remove("value").unwrap_or(Value::Null)]),
+            ),
             "write" => {
                 let request = json!({"type": "write", "key": key, "value": argument});
-                rpc.call(request, &WRITE_OK, |_| json!([key, argument]))
+                Step::last(request, &WRITE_OK, false, move |_| json!([key, argument]))
             }
             _ => {
                 let request =
                     json!({"type": "cas", "key": key, "from": argument[0], "to": argument[1]});
-                rpc.call(request, &CAS_OK, |_| json!([key, argument]))
+                Step::last(request, &CAS_OK, false, move |_| json!([key, argument]))
             }
         }
     }

@@ -183,9 +183,6 @@ pub trait Workload: Send + Sync {
     /// Whether a worker keeps its client endpoint after an indeterminate completion.
     fn reusable_client(&self) -> bool;
 
-    /// Functions without side effects: a timeout on them is a `fail`, not an `info`.
-    fn idempotent(&self, f: &str) -> bool;
-
     /// Runs once per node before any operation, over that node's setup client (broadcast
     /// sends `topology` here). An error aborts the run.
     fn setup(
@@ -208,9 +205,11 @@ pub trait Workload: Send + Sync {
         Duration::from_millis(5000)
     }
 
-    /// Performs one operation: `call` carries the invocation, the client and the node, and
-    /// sends each request with this workload's timeout and error mapping.
-    fn invoke(&self, call: Call<'_>) -> Completion;
+    /// One operation as a state machine over its requests: the first [`Step`] for
+    /// `invocation`. `session` is workload state that lives as long as the client (kafka's
+    /// offsets). The workload never waits for a reply: a driver sends each request and
+    /// hands the validated reply to the step's continuation.
+    fn operation(&self, invocation: &Invocation, session: &mut Session) -> Step;
 
     /// Judges the history: a JSON object with at least `valid?`.
     fn check(&self, history: &[Op], options: &TestOptions) -> Value;
@@ -247,59 +246,84 @@ pub const MAELSTROM_WORKLOADS: [&str; 10] = [
     "unique-ids",
 ];
 
-/// One operation's requests: the client, the node they go to, the operation they serve and
-/// the workload's timeout. A client operation may make several requests (kafka's poll then
-/// commit); each goes through [`Call::call`].
-pub struct Call<'a> {
-    workload: &'a dyn Workload,
-    client: &'a mut Client,
-    node: &'a str,
-    invocation: &'a Invocation,
-    timeout: Duration,
+/// Workload state that lives as long as one client endpoint; a new client starts empty.
+pub type Session = Map<String, Value>;
+
+/// What follows a validated reply: the next step of the operation.
+pub type Then = Box<dyn FnOnce(Map<String, Value>, &mut Session) -> Step + Send>;
+
+/// One request of an operation, declared once where the workload builds it, with the
+/// reply it expects beside it (as Maelstrom's `defrpc` declares each RPC's request and
+/// response together).
+pub struct Rpc {
+    /// The request body (`msg_id` is added by the client).
+    pub body: Value,
+    /// The closed schema the reply must match.
+    pub reply: &'static ResponseSchema,
+    /// True when the request has no side effect: a timeout or an indefinite error then
+    /// means it certainly did not happen (`fail`, not `info`).
+    pub idempotent: bool,
+    /// What the validated reply leads to.
+    pub then: Then,
 }
 
-impl<'a> Call<'a> {
-    /// The context for `invocation` on `node`.
-    pub fn new(
-        workload: &'a dyn Workload,
-        client: &'a mut Client,
-        node: &'a str,
-        invocation: &'a Invocation,
-        options: &TestOptions,
-    ) -> Self {
-        let timeout = workload.rpc_timeout(options);
-        Call {
-            workload,
-            client,
-            node,
-            invocation,
-            timeout,
-        }
+/// Where an operation is: waiting for a request to be answered, or done.
+pub enum Step {
+    /// Send this request and continue with its reply.
+    Rpc(Rpc),
+    /// The operation is over.
+    Done(Completion),
+}
+
+impl Step {
+    /// A request whose reply leads to `then`.
+    pub fn rpc(
+        body: Value,
+        reply: &'static ResponseSchema,
+        idempotent: bool,
+        then: impl FnOnce(Map<String, Value>, &mut Session) -> Step + Send + 'static,
+    ) -> Step {
+        Step::Rpc(Rpc {
+            body,
+            reply,
+            idempotent,
+            then: Box::new(then),
+        })
     }
 
-    /// The operation being performed.
-    pub fn invocation(&self) -> &'a Invocation {
-        self.invocation
+    /// A request whose validated reply completes the operation `ok` with `value(reply)`.
+    pub fn last(
+        body: Value,
+        reply: &'static ResponseSchema,
+        idempotent: bool,
+        value: impl FnOnce(Map<String, Value>) -> Value + Send + 'static,
+    ) -> Step {
+        Step::rpc(body, reply, idempotent, |r, _| {
+            Step::Done(Completion::ok(value(r)))
+        })
     }
+}
 
-    /// The client, for workload state kept in its session.
-    pub fn client(&mut self) -> &mut Client {
-        self.client
-    }
-
-    /// Sends one request and turns the outcome into a completion, with Maelstrom's error
-    /// wrapper: timeouts and indefinite codes are `info` (or `fail` for idempotent
-    /// functions), definite codes are `fail`, a reply that breaks the closed schema is an
-    /// exception `info`. On success, `on_ok` maps the validated reply body to the
-    /// completion value.
-    pub fn call(
-        &mut self,
-        request: Value,
-        schema: &ResponseSchema,
-        on_ok: impl FnOnce(Map<String, Value>) -> Value,
-    ) -> Completion {
-        let invocation = self.invocation;
-        let Value::Object(request) = request else {
+/// Performs one operation on `node` through a blocking client: the process driver's way to
+/// run the workload's state machine. Each request waits for its reply or the workload's
+/// timeout and goes through Maelstrom's error wrapper: timeouts and indefinite codes are
+/// `info` (or `fail` for idempotent requests), definite codes are `fail`, a reply that
+/// breaks the closed schema is an exception `info`.
+pub fn perform(
+    workload: &dyn Workload,
+    client: &mut Client,
+    node: &str,
+    invocation: &Invocation,
+    options: &TestOptions,
+) -> Completion {
+    let timeout = workload.rpc_timeout(options);
+    let mut step = workload.operation(invocation, &mut client.session);
+    loop {
+        let rpc = match step {
+            Step::Done(completion) => return completion,
+            Step::Rpc(rpc) => rpc,
+        };
+        let Value::Object(request) = rpc.body else {
             return Completion::exception(
                 invocation,
                 "internal",
@@ -308,55 +332,79 @@ impl<'a> Call<'a> {
             );
         };
         let sent = request.clone();
-        match self.client.rpc(self.node, request, self.timeout) {
-            Ok(reply) => match schema.check(&reply) {
-                Ok(()) => Completion::ok(on_ok(reply)),
-                Err(errors) => Completion::exception(
-                    invocation,
-                    "malformed-rpc-response",
-                    format!("Malformed RPC response: {}", errors.join("; ")),
-                    json!({"sent": sent, "received": reply, "expected-type": schema.kind, "errors": errors}),
-                ),
-            },
-            Err(error) if self.workload.error_wrapper() => {
-                map_error(self.workload.idempotent(&invocation.f), invocation, error)
-            }
-            Err(error) => {
-                Completion::exception(invocation, "rpc-error", error.to_string(), Value::Null)
-            }
+        let reply = match client.rpc(node, request, timeout) {
+            Ok(reply) => reply,
+            Err(error) => return rpc_failure(workload, invocation, rpc.idempotent, error),
+        };
+        if let Err(errors) = rpc.reply.check(&reply) {
+            return malformed_reply(invocation, sent, reply, rpc.reply, errors);
         }
+        step = (rpc.then)(reply, &mut client.session);
     }
 }
 
-/// The client of the set and counter workloads (broadcast, g-set, g-counter, pn-counter):
-/// an add sends `{"type": add_type, add_field: value}` and completes with the value; any
-/// other function is a `read` whose reply field `read_field` is the completion value.
-pub fn add_or_read(
-    mut call: Call<'_>,
-    (add_type, add_field, add_ok): (&str, &str, &ResponseSchema),
-    (read_ok, read_field): (&ResponseSchema, &str),
+/// How a failed request ends its operation.
+pub fn rpc_failure(
+    workload: &dyn Workload,
+    invocation: &Invocation,
+    idempotent: bool,
+    error: RpcError,
 ) -> Completion {
-    let invocation = call.invocation();
+    if workload.error_wrapper() {
+        map_error(idempotent, invocation, error)
+    } else {
+        Completion::exception(invocation, "rpc-error", error.to_string(), Value::Null)
+    }
+}
+
+/// How a reply that breaks its closed schema ends its operation (an exception `info`).
+pub fn malformed_reply(
+    invocation: &Invocation,
+    sent: Map<String, Value>,
+    received: Map<String, Value>,
+    schema: &ResponseSchema,
+    errors: Vec<String>,
+) -> Completion {
+    Completion::exception(
+        invocation,
+        "malformed-rpc-response",
+        format!("Malformed RPC response: {}", errors.join("; ")),
+        json!({"sent": sent, "received": received, "expected-type": schema.kind, "errors": errors}),
+    )
+}
+
+/// The operation of the set and counter workloads (broadcast, g-set, g-counter,
+/// pn-counter): an add sends `{"type": add_type, add_field: value}` and completes with the
+/// value; any other function is a `read` (idempotent when `read_idempotent`) whose reply
+/// field `read_field` is the completion value.
+pub fn add_or_read(
+    invocation: &Invocation,
+    (add_type, add_field, add_ok): (&str, &str, &'static ResponseSchema),
+    (read_ok, read_field, read_idempotent): (&'static ResponseSchema, &'static str, bool),
+) -> Step {
     if invocation.f == add_type {
         let mut request = Map::new();
         request.insert("type".into(), json!(add_type));
         request.insert(add_field.into(), invocation.value.clone());
         let value = invocation.value.clone();
-        call.call(Value::Object(request), add_ok, |_| value)
+        Step::last(Value::Object(request), add_ok, false, |_| value)
     } else {
-        call.call(json!({"type": "read"}), read_ok, |mut reply| {
-            reply.remove(read_field).unwrap_or(Value::Null)
-        })
+        Step::last(
+            json!({"type": "read"}),
+            read_ok,
+            read_idempotent,
+            move |mut reply| reply.remove(read_field).unwrap_or(Value::Null),
+        )
     }
 }
 
-/// The client of both transactional workloads (txn-rw-register, txn-list-append): the
-/// generated micro-ops go out as `{"type": "txn", "txn": [...]}` and the reply's `txn` is the
-/// completion value, trusted verbatim for the checker to judge (jepsen-io/maelstrom,
+/// The operation of both transactional workloads (txn-rw-register, txn-list-append): the
+/// generated micro-ops go out as `{"type": "txn", "txn": [...]}` and the reply's `txn` is
+/// the completion value, trusted verbatim for the checker to judge (jepsen-io/maelstrom,
 /// `src/maelstrom/workload/txn_list_append.clj` and `txn_rw_register.clj`, `client`).
-pub fn txn(mut call: Call<'_>, txn_ok: &ResponseSchema) -> Completion {
-    let request = json!({"type": "txn", "txn": call.invocation().value});
-    call.call(request, txn_ok, |mut reply| {
+pub fn txn(invocation: &Invocation, txn_ok: &'static ResponseSchema) -> Step {
+    let request = json!({"type": "txn", "txn": invocation.value});
+    Step::last(request, txn_ok, false, |mut reply| {
         reply.remove("txn").unwrap_or(Value::Null)
     })
 }

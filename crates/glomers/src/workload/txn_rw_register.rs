@@ -5,7 +5,7 @@
 //! ignored, the verdict strictly true or false).
 
 use super::txn_generator::TxnGenerator;
-use super::{Call, Completion, Generator, Workload};
+use super::{Generator, Invocation, Session, Step, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::elle::rw_register;
 use crate::history::Op;
@@ -33,12 +33,8 @@ impl Workload for TxnRwRegister {
         true
     }
 
-    fn idempotent(&self, _f: &str) -> bool {
-        false
-    }
-
-    fn invoke(&self, rpc: Call<'_>) -> Completion {
-        super::txn(rpc, &TXN_OK)
+    fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {
+        super::txn(invocation, &TXN_OK)
     }
 
     fn check(&self, history: &[Op], options: &TestOptions) -> Value {

@@ -2,7 +2,7 @@
 //! `workload`; jepsen-io/jepsen, `jepsen/src/jepsen/checker.clj`, `unique-ids`): clients ask
 //! for ids; no id may be acknowledged twice.
 
-use super::{Call, Completion, Generator, Invocation, Workload};
+use super::{Generator, Invocation, Session, Step, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
@@ -44,12 +44,8 @@ impl Workload for UniqueIds {
         true
     }
 
-    fn idempotent(&self, _f: &str) -> bool {
-        false
-    }
-
-    fn invoke(&self, mut rpc: Call<'_>) -> Completion {
-        rpc.call(json!({"type": "generate"}), &SCHEMA, |mut reply| {
+    fn operation(&self, _invocation: &Invocation, _session: &mut Session) -> Step {
+        Step::last(json!({"type": "generate"}), &SCHEMA, false, |mut reply| {
             reply.remove("id").unwrap_or(Value::Null)
         })
     }
