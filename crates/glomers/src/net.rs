@@ -265,11 +265,53 @@ impl Network {
 
     /// Sends a message: numbers it, draws its latency, journals it and queues it.
     pub fn send(&self, src: &str, dest: &str, body: String) -> Result<u64, NetError> {
-        let now = self.clock.now();
         let mut state = self.lock();
+        self.send_locked(&mut state, src, dest, body)
+    }
+
+    /// Sends a message a node printed, first waiting (under the same lock) while `src`
+    /// has [`MAX_BACKLOG`] queued, unless it goes to a client: a node's next message to
+    /// another node enters the network only when there is room for it. Returns the message
+    /// id and how long it waited for room.
+    pub fn send_when_room(
+        &self,
+        src: &str,
+        dest: &str,
+        body: String,
+    ) -> Result<(u64, Duration), NetError> {
+        let mut state = self.lock();
+        let mut waited = Duration::ZERO;
+        if !is_client(dest) && state.model.backlog(src) >= MAX_BACKLOG {
+            let started = self.clock.now();
+            state.waiting += 1;
+            while state.model.backlog(src) >= MAX_BACKLOG
+                && !self.shut_down.load(AtomicOrdering::SeqCst)
+            {
+                state = self
+                    .room
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            state.waiting -= 1;
+            waited = self.clock.now().saturating_sub(started);
+            state.throttled += waited;
+        }
+        let id = self.send_locked(&mut state, src, dest, body)?;
+        Ok((id, waited))
+    }
+
+    fn send_locked(
+        &self,
+        state: &mut MutexGuard<'_, State>,
+        src: &str,
+        dest: &str,
+        body: String,
+    ) -> Result<u64, NetError> {
         if self.shut_down.load(AtomicOrdering::SeqCst) {
             return Err(NetError::ShutDown);
         }
+        let now = self.clock.now();
         let (message, _) = state.model.send(src, dest, body, now)?;
         // Journaled while the routing lock is held, so a send is always journaled before
         // its delivery can be.
@@ -278,28 +320,6 @@ impl Network {
             ready.notify_one();
         }
         Ok(message.id)
-    }
-
-    /// Waits while `src` has [`MAX_BACKLOG`] queued (or until shutdown): a node's next
-    /// message to another node enters the network only when there is room for it.
-    pub fn wait_for_room(&self, src: &str) {
-        let mut state = self.lock();
-        if state.model.backlog(src) < MAX_BACKLOG {
-            return;
-        }
-        let started = self.clock.now();
-        state.waiting += 1;
-        while state.model.backlog(src) >= MAX_BACKLOG
-            && !self.shut_down.load(AtomicOrdering::SeqCst)
-        {
-            state = self
-                .room
-                .wait_timeout(state, Duration::from_millis(100))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        state.waiting -= 1;
-        state.throttled += self.clock.now().saturating_sub(started);
     }
 
     /// The most messages the queues ever held, and how long nodes' output waited for room.
@@ -520,22 +540,33 @@ mod tests {
         for _ in 0..4 {
             net.send("n0", "n1", big.clone()).unwrap();
         }
-        // Someone else's backlog is not n2's problem.
-        net.wait_for_room("n2");
+        // Someone else's backlog is not n2's problem, and replies to clients never wait.
+        assert_eq!(
+            net.send_when_room("n2", "n1", "{}".into()).unwrap().1,
+            Duration::ZERO
+        );
+        net.register("c0");
+        assert_eq!(
+            net.send_when_room("n0", "c0", "{}".into()).unwrap().1,
+            Duration::ZERO
+        );
         let waiter = {
             let net = net.clone();
-            std::thread::spawn(move || {
-                net.wait_for_room("n0");
-                net.clock().now()
-            })
+            std::thread::spawn(move || net.send_when_room("n0", "n2", "{}".into()))
         };
         std::thread::sleep(Duration::from_millis(300));
         assert!(!waiter.is_finished(), "n0 is over its backlog: it waits");
-        let taken_at = net.clock().now();
         assert!(matches!(net.take("n1", None), Take::Message(..)));
-        let resumed = waiter.join().unwrap();
-        assert!(resumed >= taken_at, "it resumed once a message was taken");
-        assert!(net.pressure().1 >= Duration::from_millis(250));
+        let (_, waited) = waiter.join().unwrap().unwrap();
+        assert!(
+            waited >= Duration::from_millis(250),
+            "it resumed once a message was taken"
+        );
+        assert_eq!(net.pressure().1, waited);
+        assert!(
+            matches!(net.take("n2", None), Take::Message(..)),
+            "and then it was sent"
+        );
     }
 
     #[test]

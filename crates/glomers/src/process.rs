@@ -6,7 +6,7 @@
 //! anything it forked: no orphans, no zombies.
 
 use crate::health::Measure;
-use crate::net::{is_client, NetError, Network, Take};
+use crate::net::{NetError, Network, Take};
 use crate::signals::{RunError, Signals};
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -368,16 +368,16 @@ fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, sign
         let line = text.trim_end_matches(['\n', '\r']);
         match crate::wire::parse_line(line) {
             Ok(printed) => {
-                // A flood waits here for its own backlog to drain: that is the model's
-                // backpressure, not the workbench's lateness, so it is not measured.
-                if !is_client(&printed.dest) {
-                    net.wait_for_room(&printed.src);
-                }
                 let ready_at = net.clock().now();
-                match net.send(&printed.src, &printed.dest, printed.body) {
-                    Ok(_) => net.health().record(
+                match net.send_when_room(&printed.src, &printed.dest, printed.body) {
+                    // A flood waiting for its own backlog to drain is the model's
+                    // backpressure, not the workbench's lateness: not measured.
+                    Ok((_, waited)) => net.health().record(
                         Measure::StdoutRouting,
-                        net.clock().now().saturating_sub(ready_at),
+                        net.clock()
+                            .now()
+                            .saturating_sub(ready_at)
+                            .saturating_sub(waited),
                     ),
                     Err(NetError::ShutDown) => return,
                     Err(e @ NetError::UnknownEndpoint { .. }) => {
