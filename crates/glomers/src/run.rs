@@ -99,13 +99,9 @@ pub fn run_test(
         ))
     })?;
     let mut store_errors = Vec::new();
-    let mut stored = |path: &Path, written: std::io::Result<()>| {
-        if let Err(e) = written {
-            store_errors.push(format!("writing {}: {e}", path.display()));
-        }
-    };
     let test_path = dir.join(files::TEST);
     stored(
+        &mut store_errors,
         &test_path,
         store::write_json(
             &test_path,
@@ -253,21 +249,22 @@ pub fn run_test(
         }
         Err(error) => Err(error),
     };
-    let mut stored = |path: PathBuf, written: std::io::Result<()>| {
-        if let Err(e) = written {
-            store_errors.push(format!("writing {}: {e}", path.display()));
-        }
-    };
-    stored(dir.join(files::HISTORY), write_history(&dir, &history));
+    let errors = &mut store_errors;
     stored(
-        dir.join(files::LATENCY_RAW),
+        errors,
+        &dir.join(files::HISTORY),
+        write_history(&dir, &history),
+    );
+    stored(
+        errors,
+        &dir.join(files::LATENCY_RAW),
         store::write_plots(&dir, &history, workload.name()),
     );
     match &outcome {
-        Ok(results) => stored(
-            dir.join(files::RESULTS),
-            store::write_json(&dir.join(files::RESULTS), results),
-        ),
+        Ok(results) => {
+            let path = dir.join(files::RESULTS);
+            stored(errors, &path, store::write_json(&path, results));
+        }
         Err(error) => {
             let when = signals.aborted_at().unwrap_or(stopped_at);
             let text = format!(
@@ -280,14 +277,13 @@ pub fn run_test(
                 journal.events,
                 files::MESSAGES,
             );
-            stored(
-                dir.join(files::ERROR),
-                std::fs::write(dir.join(files::ERROR), text),
-            );
+            let path = dir.join(files::ERROR);
+            stored(errors, &path, std::fs::write(&path, text));
         }
     }
     stored(
-        store_root.join("latest"),
+        errors,
+        &store_root.join("latest"),
         store::mark_latest(store_root, workload.name(), &dir),
     );
     Ok(RunReport {
@@ -297,6 +293,13 @@ pub fn run_test(
         halts,
         store_errors,
     })
+}
+
+/// Notes a store file that could not be written, naming it; the run goes on.
+fn stored(errors: &mut Vec<String>, path: &Path, written: std::io::Result<()>) {
+    if let Err(e) = written {
+        errors.push(format!("writing {}: {e}", path.display()));
+    }
 }
 
 /// A thread that asks to sleep [`WATCHDOG_PERIOD`] over and over and records how much
