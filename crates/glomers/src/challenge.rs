@@ -6,7 +6,7 @@ use crate::checker::Validity;
 use crate::options::{TestArgs, TestOptions};
 use crate::progress::Progress;
 use crate::run::{run_test, RunReport};
-use clap::Parser;
+use crate::sim::{engine, NodeFactory, Simulation};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +29,8 @@ pub struct Challenge {
     pub flags: &'static str,
     /// Limits on the results beyond `valid?`: the challenge's own, then ours.
     pub targets: &'static [Target],
+    /// The solution's node, for running the row in simulation.
+    pub nodes: NodeFactory,
 }
 
 /// An upper limit. Fly.io's pages say a figure must be "below" theirs, so their limits are
@@ -179,11 +181,13 @@ const ECHO: Challenge = Challenge {
     workload: "echo",
     flags: "",
     targets: &[],
+    nodes: engine::<echo::EchoNode>,
 };
 const BROADCAST: Challenge = Challenge {
     package: "broadcast",
     bin: "broadcast",
     workload: "broadcast",
+    nodes: engine::<broadcast::BroadcastNode>,
     ..ECHO
 };
 const BROADCAST_3D: &str = "--node-count 25 --time-limit 20 --rate 100 --latency 100";
@@ -191,6 +195,7 @@ const KAFKA: Challenge = Challenge {
     package: "kafka",
     bin: "kafka",
     workload: "kafka",
+    nodes: engine::<kafka::KafkaNode>,
     ..ECHO
 };
 const KAFKA_MULTI: &str = "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000";
@@ -199,6 +204,7 @@ const TXN: Challenge = Challenge {
     bin: "txn",
     workload: "txn-rw-register",
     targets: &[Target::ReadCommitted],
+    nodes: engine::<txn::TxnNode>,
     ..ECHO
 };
 
@@ -219,6 +225,7 @@ pub const CHALLENGES: &[Challenge] = &[
         flags:
             "--time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition",
         targets: &[],
+        nodes: engine::<unique_ids::UniqueIdsNode>,
     },
     Challenge {
         id: "3a",
@@ -276,6 +283,7 @@ pub const CHALLENGES: &[Challenge] = &[
         workload: "g-counter",
         flags: "--node-count 3 --rate 100 --time-limit 20 --nemesis partition",
         targets: &[],
+        nodes: engine::<g_counter::CounterNode>,
     },
     Challenge {
         id: "5a",
@@ -509,14 +517,8 @@ pub fn options_for(
     bin_dir: &Path,
     seed: u64,
 ) -> Result<TestOptions, ChallengeError> {
-    #[derive(Parser)]
-    struct Row {
-        #[command(flatten)]
-        args: TestArgs,
-    }
     let bin = bin_dir.join(challenge.bin);
     let mut argv: Vec<String> = vec![
-        "test".into(),
         "-w".into(),
         challenge.workload.into(),
         "--bin".into(),
@@ -524,10 +526,9 @@ pub fn options_for(
     ];
     argv.extend(challenge.flags.split_whitespace().map(str::to_owned));
     argv.extend(["--seed".into(), seed.to_string()]);
-    let row = Row::try_parse_from(&argv)
-        .map_err(|e| ChallengeError::BadRow(challenge.id, e.to_string()))?;
-    row.args
-        .resolve()
+    let row =
+        TestArgs::parse_words(&argv).map_err(|e| ChallengeError::BadRow(challenge.id, e.0))?;
+    row.resolve()
         .map_err(|e| ChallengeError::BadRow(challenge.id, e.0))
 }
 
@@ -560,6 +561,56 @@ pub fn run_row(
         runs.push(run_options(&challenge, &options, store, progress)?);
     }
     Ok(RowResult { challenge, runs })
+}
+
+/// Runs one row in simulation on the given seeds: the solution's node in-process, on
+/// virtual time, with the row's official command. On one seed the run is stored; on more,
+/// only runs that do not pass are (a thousand seeds would otherwise leave a thousand
+/// directories), each printing the line that replays it.
+pub fn run_row_sim(
+    challenge: Challenge,
+    seeds: &[u64],
+    store: &Path,
+) -> Result<RowResult, ChallengeError> {
+    let started = std::time::Instant::now();
+    let options = options_for(&challenge, Path::new(crate::sim::IN_PROCESS), 0)?;
+    let command = format!("glomers challenge {} --sim", challenge.id);
+    let simulation = Simulation::from_options(options, challenge.nodes, &command);
+    let mut row = RowResult {
+        challenge,
+        runs: Vec::new(),
+    };
+    for seed in seeds {
+        let report = simulation.clone().seed(*seed).run();
+        let replay = report.replay.clone();
+        let mut run = report.into_run_report(PathBuf::new());
+        let passed = row.run_passed(&run);
+        if !passed || seeds.len() == 1 {
+            // Replayed rather than kept: most runs of a long sweep pass and are dropped.
+            let report = simulation.clone().seed(*seed).run();
+            match report.store(store) {
+                Ok(dir) => run.dir = dir,
+                Err(e) => run.store_errors.push(format!("storing the run: {e}")),
+            }
+        }
+        if !passed {
+            eprintln!(
+                "challenge {} seed {seed}: {:?}\n  replay: {replay}",
+                challenge.id,
+                row.verdict(&run)
+            );
+        }
+        row.runs.push(run);
+    }
+    let passed = row.runs.iter().filter(|r| row.run_passed(r)).count();
+    eprintln!(
+        "challenge {} ({}): {passed}/{} seeds passed in simulation, {:.2} s",
+        challenge.id,
+        challenge.title,
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(row)
 }
 
 /// The scoreboard: one line per row with its verdict and key figures.

@@ -102,24 +102,10 @@ impl Client {
                     if !self.net.await_delivery(at, free, &message) {
                         return Err(RpcError::Closed);
                     }
-                    let Ok(Value::Object(reply)) = serde_json::from_str::<Value>(&message.body)
-                    else {
-                        continue;
-                    };
-                    if reply.get("in_reply_to").and_then(Value::as_u64) != Some(msg_id)
-                        || !reply.get("in_reply_to").is_some_and(Value::is_u64)
-                    {
-                        continue;
+                    match match_reply(&message.body, msg_id) {
+                        Some(answer) => return answer,
+                        None => continue,
                     }
-                    if reply.get("type").and_then(Value::as_str) == Some("error") {
-                        let code = reply.get("code").and_then(Value::as_u64).unwrap_or(13);
-                        let text = reply.get("text").and_then(Value::as_str).map(str::to_owned);
-                        return Err(RpcError::Error {
-                            code: ErrorCode(code as u32),
-                            text,
-                        });
-                    }
-                    return Ok(reply);
                 }
                 Take::Dropped => continue,
                 Take::Empty => {
@@ -136,6 +122,28 @@ impl Client {
     pub fn close(self) {
         self.net.deregister(&self.id);
     }
+}
+
+/// What a message delivered to a client endpoint means for its request `msg_id`: `None`
+/// when it is not the answer (not an object, or `in_reply_to` is not that integer: dropped,
+/// as upstream's client drops it), else the reply or the error it carries (an error body
+/// without an integer code counts as 13, crash).
+pub fn match_reply(body: &str, msg_id: u64) -> Option<Result<Map<String, Value>, RpcError>> {
+    let Ok(Value::Object(reply)) = serde_json::from_str::<Value>(body) else {
+        return None;
+    };
+    if reply.get("in_reply_to").and_then(Value::as_u64) != Some(msg_id) {
+        return None;
+    }
+    if reply.get("type").and_then(Value::as_str) == Some("error") {
+        let code = reply.get("code").and_then(Value::as_u64).unwrap_or(13);
+        let text = reply.get("text").and_then(Value::as_str).map(str::to_owned);
+        return Some(Err(RpcError::Error {
+            code: ErrorCode(code as u32),
+            text,
+        }));
+    }
+    Some(Ok(reply))
 }
 
 /// A field type in a closed response schema.

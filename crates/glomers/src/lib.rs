@@ -42,6 +42,7 @@ pub mod run;
 pub mod schedule;
 pub mod services;
 pub mod signals;
+pub mod sim;
 pub mod store;
 pub mod sweep;
 pub mod values;

@@ -131,16 +131,7 @@ impl Journal {
             return;
         }
         if let JournalSink::File(path, out) = &mut self.sink {
-            let kind = match kind {
-                EventKind::Send => "send",
-                EventKind::Recv => "recv",
-            };
-            let written = writeln!(
-                out,
-                "{{\"id\":{seq},\"time\":{},\"type\":\"{kind}\",\"message\":{}}}",
-                time.as_nanos(),
-                message.to_line()
-            );
+            let written = write_journal_line(out, seq, time, kind, message);
             if let Err(e) = written {
                 self.error = Some(format!("writing {}: {e}", path.display()));
             }
@@ -161,6 +152,26 @@ impl Journal {
             error: self.error.clone(),
         }
     }
+}
+
+/// Writes journal entry `seq` (one line of `messages.jsonl`): a send or delivery at `time`.
+pub fn write_journal_line(
+    out: &mut impl Write,
+    seq: u64,
+    time: Duration,
+    kind: EventKind,
+    message: &NetMessage,
+) -> std::io::Result<()> {
+    let kind = match kind {
+        EventKind::Send => "send",
+        EventKind::Recv => "recv",
+    };
+    writeln!(
+        out,
+        "{{\"id\":{seq},\"time\":{},\"type\":\"{kind}\",\"message\":{}}}",
+        time.as_nanos(),
+        message.to_line()
+    )
 }
 
 /// What the journal amounted to, once the run is over.

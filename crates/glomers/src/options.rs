@@ -240,6 +240,20 @@ pub struct UsageError(pub String);
 const TOPOLOGIES: [&str; 7] = ["line", "grid", "tree", "tree2", "tree3", "tree4", "total"];
 
 impl TestArgs {
+    /// Parses a command's flags as typed (`-w echo --node-count 1 ...`, without the
+    /// program and subcommand names).
+    pub fn parse_words<S: AsRef<str>>(words: &[S]) -> Result<TestArgs, UsageError> {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: TestArgs,
+        }
+        let argv = std::iter::once("test").chain(words.iter().map(AsRef::as_ref));
+        <Command as clap::Parser>::try_parse_from(argv)
+            .map(|c| c.args)
+            .map_err(|e| UsageError(e.to_string()))
+    }
+
     /// Validates and resolves the flags, in upstream's order: latency, node list, binary
     /// arguments, concurrency.
     pub fn resolve(&self) -> Result<TestOptions, UsageError> {

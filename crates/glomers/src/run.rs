@@ -347,7 +347,14 @@ fn setup_nodes(run: &Run) -> Result<Vec<Client>, RunError> {
             let (workload, options, node) =
                 (run.workload.clone(), run.options.clone(), node.clone());
             signals::spawn_named(format!("setup-{node}"), move || {
-                let result = workload.setup(&mut client, &node, &options);
+                let result = workload
+                    .setup(&node, &options)
+                    .and_then(|setup| match setup {
+                        Some(setup) => {
+                            setup.judge(client.rpc(&node, setup.body.clone(), setup.timeout))
+                        }
+                        None => Ok(()),
+                    });
                 (client, node, result)
             })
         })

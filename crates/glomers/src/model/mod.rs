@@ -6,3 +6,4 @@
 
 pub mod network;
 pub mod node;
+pub mod run;

@@ -71,26 +71,35 @@ fn serve(net: &Network, service: &mut dyn Service) {
         if !net.await_delivery(deadline, free, &message) {
             return;
         }
-        let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&message.body) else {
-            eprintln!(
-                "{name}: ignoring a request whose body is not an object: {}",
-                message.body
-            );
-            continue;
+        let reply = match answer(service, &message.src, &message.body) {
+            Ok(reply) => reply,
+            Err(why) => {
+                eprintln!("{name}: {why}");
+                continue;
+            }
         };
-        let Some(mut reply) = service.handle(&message.src, &body) else {
-            eprintln!(
-                "{name}: no reply to an unsupported request from {}: {}",
-                message.src, message.body
-            );
-            continue;
-        };
-        reply["in_reply_to"] = body.get("msg_id").cloned().unwrap_or(Value::Null);
-        if let Err(e) = net.send(name, &message.src, reply.to_string()) {
+        if let Err(e) = net.send(name, &message.src, reply) {
             // Upstream's service thread dies here (a [QUIRK]); we drop the reply instead.
             eprintln!("{name}: reply dropped: {e}");
         }
     }
+}
+
+/// A service's answer to one request body from `src`: the reply body, with `in_reply_to`
+/// set to the request's `msg_id`; or why there is none (the caller then times out).
+pub fn answer(service: &mut dyn Service, src: &str, body: &str) -> Result<String, String> {
+    let Ok(Value::Object(request)) = serde_json::from_str::<Value>(body) else {
+        return Err(format!(
+            "ignoring a request whose body is not an object: {body}"
+        ));
+    };
+    let Some(mut reply) = service.handle(src, &request) else {
+        return Err(format!(
+            "no reply to an unsupported request from {src}: {body}"
+        ));
+    };
+    reply["in_reply_to"] = request.get("msg_id").cloned().unwrap_or(Value::Null);
+    Ok(reply.to_string())
 }
 
 /// Clojure's `pr-str` rendering of a JSON value, used in error texts: strings quoted,

@@ -3,9 +3,9 @@
 //! (unique integers 0, 1, 2, ...) and `read`, a heal and a quiet period, and a final read on
 //! every client thread. Checked with Jepsen's `set-full`.
 
-use super::{add_or_read, Generator, Invocation, Session, Step, WithFinalRead, Workload};
+use super::{add_or_read, Generator, Invocation, Session, Setup, Step, WithFinalRead, Workload};
 
-use crate::client::{Client, FieldType, ResponseSchema};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
 use crate::options::TestOptions;
 use crate::values::compare;
@@ -145,19 +145,19 @@ impl Workload for Broadcast {
         false
     }
 
-    fn setup(&self, client: &mut Client, node: &str, options: &TestOptions) -> Result<(), String> {
+    fn setup(&self, _node: &str, options: &TestOptions) -> Result<Option<Setup>, String> {
         let mut body = Map::new();
         body.insert("type".into(), json!("topology"));
         body.insert(
             "topology".into(),
             json!(topology(&options.topology, &options.nodes)),
         );
-        let reply = client
-            .rpc(node, body, SETUP_TIMEOUT)
-            .map_err(|e| format!("topology: {e}"))?;
-        TOPOLOGY_OK
-            .check(&reply)
-            .map_err(|errors| format!("malformed topology_ok: {}", errors.join("; ")))
+        Ok(Some(Setup {
+            name: "topology",
+            body,
+            reply: &TOPOLOGY_OK,
+            timeout: SETUP_TIMEOUT,
+        }))
     }
 
     fn operation(&self, invocation: &Invocation, _session: &mut Session) -> Step {

@@ -647,17 +647,13 @@ pub fn check(history: &[Op]) -> Value {
                     if let (Some(Some(first)), Some((prev, prev_op))) =
                         (indices.first(), memory.get(&k))
                     {
-                        classify(
-                            &mut errors,
-                            "",
-                            &k,
-                            *first as i64 - *prev as i64,
-                            json!([prev_op, op]),
-                        );
+                        classify(&mut errors, "", &k, *first as i64 - *prev as i64, || {
+                            json!([prev_op, op])
+                        });
                     }
                     for pair in indices.windows(2) {
                         if let (Some(a), Some(b)) = (pair[0], pair[1]) {
-                            classify(&mut errors, "int-", &k, b as i64 - a as i64, json!([op]));
+                            classify(&mut errors, "int-", &k, b as i64 - a as i64, || json!([op]));
                         }
                     }
                     if let Some(Some(last)) = indices.last() {
@@ -886,7 +882,9 @@ fn nanos_to_secs(nanos: u64) -> f64 {
     nanos as f64 / 1e9
 }
 
-fn classify(errors: &mut Errors, prefix: &str, key: &Key, delta: i64, ops: Value) {
+/// `ops` is only built for an error: a poll's pairs are classified one by one, and
+/// rendering its operation each time made the check quadratic in the poll's size.
+fn classify(errors: &mut Errors, prefix: &str, key: &Key, delta: i64, ops: impl FnOnce() -> Value) {
     let kind = match (prefix, delta) {
         ("", d) if d > 1 => "poll-skip",
         ("", d) if d < 1 => "nonmonotonic-poll",
@@ -894,7 +892,7 @@ fn classify(errors: &mut Errors, prefix: &str, key: &Key, delta: i64, ops: Value
         (_, d) if d < 1 => "int-nonmonotonic-poll",
         _ => return,
     };
-    errors.add(kind, json!({"key": key, "delta": delta, "ops": ops}));
+    errors.add(kind, json!({"key": key, "delta": delta, "ops": ops()}));
 }
 
 fn parse(m: &str) -> Value {

@@ -10,9 +10,9 @@
 //! draw writes (1/3) and compare-and-sets (2/3) of values 0..=4. History values are
 //! `[k v]` tuples: read `[k nil]` -> `[k value]`, write `[k x]`, cas `[k [a b]]`.
 
-use super::{Completion, Generator, Invocation, Session, Step, Workload};
+use super::{Completion, Generator, Invocation, Session, Setup, Step, Workload};
 use crate::checker::linearizable::{self, Operation, RegisterOp, Verdict};
-use crate::client::{Client, FieldType, ResponseSchema};
+use crate::client::{FieldType, ResponseSchema};
 use crate::history::{pair_client_ops, Op, OpType};
 use crate::options::TestOptions;
 use rand::Rng;
@@ -120,12 +120,7 @@ impl Workload for LinKv {
     }
 
     /// Upstream's generator asserts this as soon as it runs, crashing the test.
-    fn setup(
-        &self,
-        _client: &mut Client,
-        _node: &str,
-        options: &TestOptions,
-    ) -> Result<(), String> {
+    fn setup(&self, _node: &str, options: &TestOptions) -> Result<Option<Setup>, String> {
         let group = 2 * options.nodes.len();
         if options.concurrency < group || options.concurrency % group != 0 {
             return Err(format!(
@@ -134,7 +129,7 @@ impl Workload for LinKv {
                 options.concurrency
             ));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn rpc_timeout(&self, options: &TestOptions) -> Duration {

@@ -183,15 +183,11 @@ pub trait Workload: Send + Sync {
     /// Whether a worker keeps its client endpoint after an indeterminate completion.
     fn reusable_client(&self) -> bool;
 
-    /// Runs once per node before any operation, over that node's setup client (broadcast
-    /// sends `topology` here). An error aborts the run.
-    fn setup(
-        &self,
-        _client: &mut Client,
-        _node: &str,
-        _options: &TestOptions,
-    ) -> Result<(), String> {
-        Ok(())
+    /// The request sent once to each node before any operation (broadcast's `topology`),
+    /// or `None`. An error refuses the options before anything is sent (lin-kv's
+    /// concurrency rule); either way an error aborts the run.
+    fn setup(&self, _node: &str, _options: &TestOptions) -> Result<Option<Setup>, String> {
+        Ok(None)
     }
 
     /// Whether Maelstrom's error wrapper applies (definite codes `fail`, timeouts `info` or
@@ -245,6 +241,28 @@ pub const MAELSTROM_WORKLOADS: [&str; 10] = [
     "txn-rw-register",
     "unique-ids",
 ];
+
+/// A node's setup request, declared with the reply it expects.
+pub struct Setup {
+    /// What the request is called in errors (`topology`).
+    pub name: &'static str,
+    /// The request body (`msg_id` is added by the client).
+    pub body: Map<String, Value>,
+    /// The closed schema the reply must match.
+    pub reply: &'static ResponseSchema,
+    /// How long the node has to answer.
+    pub timeout: Duration,
+}
+
+impl Setup {
+    /// Why a setup reply (or its absence) aborts the run, if it does.
+    pub fn judge(&self, reply: Result<Map<String, Value>, RpcError>) -> Result<(), String> {
+        let reply = reply.map_err(|e| format!("{}: {e}", self.name))?;
+        self.reply
+            .check(&reply)
+            .map_err(|errors| format!("malformed {}: {}", self.reply.kind, errors.join("; ")))
+    }
+}
 
 /// Workload state that lives as long as one client endpoint; a new client starts empty.
 pub type Session = Map<String, Value>;
