@@ -613,6 +613,46 @@ pub fn run_row_sim(
     Ok(row)
 }
 
+/// Runs every row with id `id` in simulation on `seeds`, with `nodes` as the solution (a
+/// challenge crate's own node type, from its tests). Returns how many runs passed, or one
+/// line per run that did not, each with its verdict and the line that replays it.
+pub fn simulate_rows(
+    id: &str,
+    nodes: NodeFactory,
+    seeds: std::ops::Range<u64>,
+) -> Result<usize, String> {
+    let rows = select(&[id.to_owned()]).map_err(|e| e.to_string())?;
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    for challenge in rows {
+        let options = options_for(&challenge, Path::new(crate::sim::IN_PROCESS), 0)
+            .map_err(|e| e.to_string())?;
+        let command = format!("glomers challenge {} --sim", challenge.id);
+        let simulation = Simulation::from_options(options, nodes, &command);
+        let row = RowResult {
+            challenge,
+            runs: Vec::new(),
+        };
+        for seed in seeds.clone() {
+            let report = simulation.clone().seed(seed).run();
+            let replay = report.replay.clone();
+            let run = report.into_run_report(PathBuf::new());
+            match row.verdict(&run) {
+                RunVerdict::Pass => passed += 1,
+                verdict => failures.push(format!(
+                    "{} ({}) seed {seed}: {verdict:?}; replay: {replay}",
+                    challenge.id, challenge.title
+                )),
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(passed)
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
 /// The scoreboard: one line per row with its verdict and key figures.
 pub fn scoreboard(rows: &[RowResult]) -> String {
     let mut out = String::new();

@@ -1,0 +1,303 @@
+//! The simulation driver end to end: exact replay, the network model as the simulated
+//! nodes see it, and deliberately broken nodes judged as a process run would judge them.
+
+use glomers::checker::Validity;
+use glomers::model::network::EventKind;
+use glomers::model::node::SimNode;
+use glomers::sim::{SimReport, Simulation};
+use maelstrom::{Context, ErrorBody, Init, Node, Request};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const PARTITIONED: &str =
+    "-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("glomers-sim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn file(dir: &std::path::Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn one_seed_replays_byte_for_byte_and_another_seed_differs() {
+    let simulation = Simulation::of::<broadcast::BroadcastNode>(PARTITIONED).unwrap();
+    let root = scratch("replay");
+    let first = simulation.clone().seed(11).run();
+    assert!(first.is_valid(), "{}", first.explain());
+    let again = simulation.clone().seed(11).run();
+    let (a, b) = (first.store(&root).unwrap(), again.store(&root).unwrap());
+    assert_ne!(a, b, "two run directories");
+    for name in [
+        "history.jsonl",
+        "messages.jsonl",
+        "results.json",
+        "history.txt",
+    ] {
+        assert!(
+            file(&a, name) == file(&b, name),
+            "{name} differs between replays"
+        );
+    }
+    assert!(!file(&a, "messages.jsonl").is_empty());
+    // results.json names no wall-clock figure; the report keeps it apart.
+    assert!(!String::from_utf8_lossy(&file(&a, "results.json")).contains("wall"));
+    let other = simulation.seed(12).run();
+    assert_ne!(first.history, other.history);
+    assert_eq!(first.replay, format!("{PARTITIONED} --seed 11"));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Node-to-node messages as the simulated network delivered them: (sent, received) times
+/// by message id.
+fn transit(report: &SimReport) -> Vec<(String, String, Duration, Option<Duration>)> {
+    let mut by_id = std::collections::BTreeMap::new();
+    for (time, kind, message) in &report.journal {
+        let entry = by_id.entry(message.id).or_insert((
+            message.src.clone(),
+            message.dest.clone(),
+            *time,
+            None,
+        ));
+        if *kind == EventKind::Recv {
+            entry.3 = Some(*time);
+        }
+    }
+    by_id.into_values().collect()
+}
+
+fn is_node(id: &str) -> bool {
+    id.starts_with('n')
+}
+
+#[test]
+fn the_simulated_network_keeps_the_model_latency_order_and_partitions() {
+    // Constant latency: every node-to-node message takes exactly the latency, clients'
+    // messages none, unless a message waited behind the head of its receiver's line: then
+    // it arrives the moment the head does (head-of-line blocking). Between nodes, each
+    // destination receives in send order.
+    let report = Simulation::of::<broadcast::BroadcastNode>(
+        "-w broadcast --node-count 5 --time-limit 5 --rate 20 --latency 40 --latency-dist constant",
+    )
+    .unwrap()
+    .seed(3)
+    .run();
+    assert!(report.is_valid(), "{}", report.explain());
+    let messages = transit(&report);
+    let received: std::collections::BTreeSet<(&str, Duration)> = messages
+        .iter()
+        .filter_map(|(_, dest, _, at)| Some((dest.as_str(), (*at)?)))
+        .collect();
+    let (mut exact, mut blocked) = (0, 0);
+    for (src, dest, sent, at) in &messages {
+        let at = at.expect("healthy network: everything arrives");
+        let latency = if is_node(src) && is_node(dest) {
+            Duration::from_millis(40)
+        } else {
+            Duration::ZERO
+        };
+        if at == *sent + latency {
+            exact += 1;
+            continue;
+        }
+        assert!(at > *sent + latency, "{src} -> {dest} arrived early");
+        // It waited: something else reached `dest` earlier at that same moment.
+        let earlier = messages
+            .iter()
+            .filter(|m| m.1 == *dest && m.3 == Some(at))
+            .count();
+        assert!(
+            earlier >= 2 && received.contains(&(dest.as_str(), at)),
+            "{src} -> {dest}"
+        );
+        blocked += 1;
+    }
+    assert!(
+        exact > 300 && blocked > 0,
+        "{exact} on time, {blocked} behind the head of the line"
+    );
+    let mut last: std::collections::BTreeMap<&str, u64> = Default::default();
+    for (_, kind, message) in &report.journal {
+        if *kind == EventKind::Recv && is_node(&message.src) && is_node(&message.dest) {
+            let previous = last.insert(&message.dest, message.id);
+            assert!(
+                previous < Some(message.id),
+                "{} received out of order",
+                message.dest
+            );
+        }
+    }
+
+    // Exponential latency: the draws average the mean.
+    let report = Simulation::of::<broadcast::BroadcastNode>(
+        "-w broadcast --node-count 5 --time-limit 10 --rate 20 --latency 50 --latency-dist exponential",
+    )
+    .unwrap()
+    .run();
+    let draws: Vec<f64> = transit(&report)
+        .into_iter()
+        .filter(|(s, d, _, _)| is_node(s) && is_node(d))
+        .filter_map(|(_, _, sent, received)| Some((received? - sent).as_secs_f64() * 1000.0))
+        .collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    // Head-of-line waits only lengthen transit: the mean is at least the drawn mean, less
+    // the truncation to whole milliseconds.
+    assert!(
+        (45.0..80.0).contains(&mean),
+        "mean transit {mean} ms over {}",
+        draws.len()
+    );
+
+    // Partitions: some node-to-node messages are never delivered, client messages always are.
+    let report = Simulation::of::<broadcast::BroadcastNode>(PARTITIONED)
+        .unwrap()
+        .seed(2)
+        .run();
+    assert!(report.is_valid(), "{}", report.explain());
+    let messages = transit(&report);
+    let dropped: Vec<_> = messages.iter().filter(|m| m.3.is_none()).collect();
+    assert!(!dropped.is_empty(), "the nemesis cut some link");
+    assert!(dropped.iter().all(|(s, d, _, _)| is_node(s) && is_node(d)));
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BroadcastRequest {
+    Topology {},
+    Broadcast { message: Value },
+    Read {},
+}
+
+/// Keeps what it is told and tells no one: valid on one node, loses values on five.
+struct Forgetful(Vec<Value>);
+
+impl Node for Forgetful {
+    type Payload = BroadcastRequest;
+    type Timer = ();
+    type Token = ();
+
+    fn from_init(_: &Init, _: &mut Context<Self>) -> Self {
+        Forgetful(Vec::new())
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        req: Request<BroadcastRequest>,
+    ) -> Result<(), ErrorBody> {
+        let reply = match req.payload {
+            BroadcastRequest::Topology {} => json!({"type": "topology_ok"}),
+            BroadcastRequest::Broadcast { message } => {
+                self.0.push(message);
+                json!({"type": "broadcast_ok"})
+            }
+            BroadcastRequest::Read {} => json!({"type": "read_ok", "messages": self.0}),
+        };
+        ctx.reply_to(&req.src, req.msg_id, &reply);
+        Ok(())
+    }
+
+    fn on_timer(&mut self, _: &mut Context<Self>, (): ()) {}
+}
+
+#[test]
+fn a_node_that_does_not_gossip_loses_values_and_the_report_says_how_to_replay_it() {
+    let one = Simulation::of::<Forgetful>("-w broadcast --node-count 1 --time-limit 5 --rate 10")
+        .unwrap()
+        .run();
+    assert!(one.is_valid(), "{}", one.explain());
+    let five = Simulation::of::<Forgetful>("-w broadcast --node-count 5 --time-limit 5 --rate 10")
+        .unwrap()
+        .seed(9)
+        .run();
+    assert_eq!(five.validity(), Some(Validity::Invalid));
+    assert!(five.results()["workload"]["lost-count"].as_u64() > Some(0));
+    assert!(
+        five.explain().ends_with("--rate 10 --seed 9"),
+        "{}",
+        five.explain()
+    );
+}
+
+/// A node outside the library (the library never prints anything but messages): it answers
+/// `init`, then prints a log line on stdout.
+#[derive(Default)]
+struct Chatty {
+    out: Vec<String>,
+    wake: Option<Duration>,
+}
+
+impl SimNode for Chatty {
+    fn deliver(&mut self, line: &str, now: Duration) {
+        let message: Value = serde_json::from_str(line).unwrap_or_default();
+        if message["body"]["type"] == "init" {
+            let reply = json!({"src": message["dest"], "dest": message["src"],
+                "body": {"type": "init_ok", "in_reply_to": message["body"]["msg_id"]}});
+            self.out.push(reply.to_string());
+            self.wake = Some(now + Duration::from_millis(5));
+        }
+    }
+
+    fn wake(&mut self, now: Duration) {
+        if self.wake.is_some_and(|at| at <= now) {
+            self.wake = None;
+            self.out.push("debug: hello".into());
+        }
+    }
+
+    fn next_wake(&self) -> Option<Duration> {
+        self.wake
+    }
+
+    fn take_output(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.out)
+    }
+}
+
+#[test]
+fn garbage_on_a_simulated_nodes_stdout_crashes_the_run_naming_node_line_and_rule() {
+    let report = Simulation::with_factory("-w broadcast --node-count 2 --time-limit 5", |_| {
+        Box::<Chatty>::default()
+    })
+    .unwrap()
+    .run();
+    let Err(error) = &report.outcome else {
+        panic!("a node printing garbage must crash the run");
+    };
+    let error = error.to_string();
+    assert!(error.contains("node n0"), "{error}");
+    assert!(error.contains("debug: hello"), "{error}");
+    assert!(error.contains("line-not-valid-json"), "{error}");
+}
+
+#[test]
+fn two_processes_replaying_one_seed_write_identical_files() {
+    let root = scratch("processes");
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_glomers"))
+            .args(["challenge", "3c", "--sim", "--seed", "4", "--store"])
+            .arg(&root)
+            .output()
+            .expect("glomers runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::canonicalize(root.join("latest")).expect("a stored run")
+    };
+    let (a, b) = (run(), run());
+    assert_ne!(a, b);
+    for name in ["history.jsonl", "messages.jsonl", "results.json"] {
+        assert!(
+            file(&a, name) == file(&b, name),
+            "{name} differs between processes"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
