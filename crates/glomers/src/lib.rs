@@ -29,6 +29,7 @@ pub mod clock;
 pub mod elle;
 pub mod health;
 pub mod history;
+pub mod misbehave;
 pub mod model;
 pub mod nemesis;
 pub mod net;
