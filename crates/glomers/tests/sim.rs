@@ -364,9 +364,16 @@ fn misbehaving_nodes_get_the_verdict_of_their_process_runs() {
     ];
     let mut wrong = Vec::new();
     for (name, nodes, command, expected) in cases {
-        let report = Simulation::with_factory(command, *nodes).unwrap().seed(1).run();
+        let report = Simulation::with_factory(command, *nodes)
+            .unwrap()
+            .seed(1)
+            .run();
         if report.validity() != Some(*expected) {
-            wrong.push(format!("{name}: {:?}, not {expected:?}\n{}", report.validity(), report.explain()));
+            wrong.push(format!(
+                "{name}: {:?}, not {expected:?}\n{}",
+                report.validity(),
+                report.explain()
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
@@ -381,8 +388,10 @@ fn a_read_modify_write_counter_fails_on_some_simulated_seed() {
         glomers::sim::engine::<Misbehave<CounterRmw>>,
     )
     .unwrap();
-    let invalid = (1..=8).find(|seed| {
-        simulation.clone().seed(*seed).run().validity() == Some(Validity::Invalid)
-    });
-    assert!(invalid.is_some(), "a stale-reading counter passed 8 simulated seeds");
+    let invalid = (1..=8)
+        .find(|seed| simulation.clone().seed(*seed).run().validity() == Some(Validity::Invalid));
+    assert!(
+        invalid.is_some(),
+        "a stale-reading counter passed 8 simulated seeds"
+    );
 }
