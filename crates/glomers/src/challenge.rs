@@ -653,6 +653,17 @@ pub fn simulate_rows(
     }
 }
 
+/// A challenge crate's simulation test: every row with id `id` passes on seeds 1-20, or
+/// the test fails listing each failing seed with its verdict and replay line.
+///
+/// # Panics
+/// When a run does not pass, or `id` names no row: it is an assertion.
+pub fn assert_rows_pass_in_simulation(id: &str, nodes: NodeFactory) {
+    if let Err(failures) = simulate_rows(id, nodes, 1..21) {
+        panic!("{failures}");
+    }
+}
+
 /// The scoreboard: one line per row with its verdict and key figures.
 pub fn scoreboard(rows: &[RowResult]) -> String {
     let mut out = String::new();
