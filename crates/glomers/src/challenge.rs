@@ -563,6 +563,13 @@ pub fn run_row(
     Ok(RowResult { challenge, runs })
 }
 
+/// A row's official command as a simulation of `nodes`, replayable by its seed.
+fn simulation_of(challenge: &Challenge, nodes: NodeFactory) -> Result<Simulation, ChallengeError> {
+    let options = options_for(challenge, Path::new(crate::sim::IN_PROCESS), 0)?;
+    let command = format!("glomers challenge {} --sim", challenge.id);
+    Ok(Simulation::from_options(options, nodes, &command))
+}
+
 /// Runs one row in simulation on the given seeds: the solution's node in-process, on
 /// virtual time, with the row's official command. On one seed the run is stored; on more,
 /// only runs that do not pass are (a thousand seeds would otherwise leave a thousand
@@ -573,9 +580,7 @@ pub fn run_row_sim(
     store: &Path,
 ) -> Result<RowResult, ChallengeError> {
     let started = std::time::Instant::now();
-    let options = options_for(&challenge, Path::new(crate::sim::IN_PROCESS), 0)?;
-    let command = format!("glomers challenge {} --sim", challenge.id);
-    let simulation = Simulation::from_options(options, challenge.nodes, &command);
+    let simulation = simulation_of(&challenge, challenge.nodes)?;
     let mut row = RowResult {
         challenge,
         runs: Vec::new(),
@@ -583,15 +588,17 @@ pub fn run_row_sim(
     for seed in seeds {
         let report = simulation.clone().seed(*seed).run();
         let replay = report.replay.clone();
+        let stored = (seeds.len() == 1).then(|| report.store(store));
         let mut run = report.into_run_report(PathBuf::new());
         let passed = row.run_passed(&run);
-        if !passed || seeds.len() == 1 {
-            // Replayed rather than kept: most runs of a long sweep pass and are dropped.
-            let report = simulation.clone().seed(*seed).run();
-            match report.store(store) {
-                Ok(dir) => run.dir = dir,
-                Err(e) => run.store_errors.push(format!("storing the run: {e}")),
-            }
+        // A failing run of a long sweep is replayed to store it: most runs pass, and
+        // keeping every report until its verdict is known would hold them all.
+        let stored =
+            stored.or_else(|| (!passed).then(|| simulation.clone().seed(*seed).run().store(store)));
+        match stored {
+            Some(Ok(dir)) => run.dir = dir,
+            Some(Err(e)) => run.store_errors.push(format!("storing the run: {e}")),
+            None => {}
         }
         if !passed {
             eprintln!(
@@ -625,10 +632,7 @@ pub fn simulate_rows(
     let mut failures = Vec::new();
     let mut passed = 0;
     for challenge in rows {
-        let options = options_for(&challenge, Path::new(crate::sim::IN_PROCESS), 0)
-            .map_err(|e| e.to_string())?;
-        let command = format!("glomers challenge {} --sim", challenge.id);
-        let simulation = Simulation::from_options(options, nodes, &command);
+        let simulation = simulation_of(&challenge, nodes).map_err(|e| e.to_string())?;
         let row = RowResult {
             challenge,
             runs: Vec::new(),
