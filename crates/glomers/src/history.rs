@@ -192,6 +192,17 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec
     Ok(items)
 }
 
+/// Counts of client completions so far, for the progress line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    /// `ok` completions.
+    pub ok: u64,
+    /// `fail` completions.
+    pub fail: u64,
+    /// `info` completions.
+    pub info: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

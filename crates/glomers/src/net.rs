@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::model::network::{due, Taken};
 pub use crate::model::network::{
-    is_client, EventKind, Latency, LatencyDist, NetError, NetMessage, NetworkModel,
+    is_client, EventKind, Latency, LatencyDist, NetError, NetMessage, NetworkModel, MAX_BACKLOG,
 };
 
 /// What a consumer got from its queue.
@@ -46,15 +46,6 @@ struct State {
     /// Routers waiting for room now.
     waiting: usize,
 }
-
-/// The most a sender may have queued (by [`crate::model::network::cost`]: body bytes plus
-/// 128 per message) before the network stops reading what it prints. Upstream's queues
-/// are unbounded, so a node that floods faster than its peers read grows the JVM until it
-/// dies; ours make the flooding node wait on its pipe, as on a full socket buffer. A limit
-/// per sender means a flood never holds back anyone else's output, and replies to
-/// clients are never held back. About 14,000 small messages per sender; a healthy run (even
-/// 3d: 25 nodes at rate 100, 100 ms latency) has a few hundred queued per node.
-pub const MAX_BACKLOG: usize = 2 << 20;
 
 /// Where the journal goes.
 pub enum JournalSink {

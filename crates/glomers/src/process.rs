@@ -1,19 +1,20 @@
-//! Node processes: spawning, the stdin delivery loop, stdout routing, stderr logs, exit
+//! Node processes: spawning, the stdin writer, the stdout reader, stderr logs, exit
 //! detection and teardown (jepsen-io/maelstrom, `src/maelstrom/process.clj`, `start-node!`,
-//! `stdin-thread`, `stdout-thread`, `stderr-thread` and `stop-node!`).
+//! `stdin-thread`, `stdout-thread`, `stderr-thread` and `stop-node!`). Their threads only
+//! do I/O: every line read and every exit goes to the run's core ([`crate::run`]) as a
+//! [`NodeEvent`], and the core decides what it means.
 //!
 //! Each node runs in its own process group so that teardown and Ctrl-C kill it together with
 //! anything it forked: no orphans, no zombies.
 
-use crate::health::Measure;
-use crate::net::{NetError, Network, Take};
-use crate::signals::{RunError, Signals};
+use crate::clock::Clock;
+use crate::health::{Health, Measure};
+use crate::signals::RunError;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -47,30 +48,118 @@ fn kill_group(pgid: i32) {
     );
 }
 
-/// A way to run nodes. Process mode is the only driver today; an in-process driver for
-/// sans-IO nodes on virtual time will sit behind the same interface.
-pub trait NodeDriver {
-    /// Starts node `id`; its messages flow through `net`.
-    fn start(
-        &self,
-        id: &str,
-        net: &Arc<Network>,
-        signals: &Arc<Signals>,
-    ) -> Result<Box<dyn RunningNode>, RunError>;
+/// What a node's I/O threads tell the run's core. `node` is the node's index in the node
+/// order.
+#[derive(Debug)]
+pub enum NodeEvent {
+    /// A complete line on stdout (newline and a trailing `\r` stripped).
+    Line {
+        /// The node.
+        node: usize,
+        /// The line.
+        line: String,
+        /// When it was read.
+        read_at: Duration,
+    },
+    /// A line longer than [`MAX_LINE_BYTES`].
+    TooLong {
+        /// The node.
+        node: usize,
+        /// Its first bytes, for the error message.
+        excerpt: String,
+    },
+    /// Its stdout reached end of file.
+    StdoutClosed {
+        /// The node.
+        node: usize,
+        /// When, on the run's clock.
+        at: Duration,
+    },
+    /// The process is gone.
+    Exited {
+        /// The node.
+        node: usize,
+        /// Exit status and last stderr lines.
+        report: String,
+    },
+    /// Bytes given to [`NodeProcess::deliver`] were written to its stdin (or dropped, if
+    /// it no longer reads).
+    Written {
+        /// The node.
+        node: usize,
+        /// How many.
+        bytes: usize,
+    },
+    /// A signal interrupted the run.
+    Interrupted,
 }
 
-/// A started node.
-pub trait RunningNode: Send {
-    /// The node id.
-    fn id(&self) -> &str;
-    /// If the node has already stopped: how (exit status and last stderr lines).
-    fn exited(&self) -> Option<String>;
-    /// Stops the node for good and waits (bounded) for it to be gone.
-    fn stop(&mut self);
+/// How much of a node's output may be read ahead of the run's core, counting what the
+/// core holds back for room in the network: past it the reader stops, the pipe fills,
+/// and the node waits on its own stdout, as on a full socket buffer. One line of any
+/// length (up to [`MAX_LINE_BYTES`]) is always let through.
+pub const READ_AHEAD: usize = 1 << 20;
+
+/// The reader's share of [`READ_AHEAD`]: bytes sent to the core and not yet routed, and
+/// bytes the core holds back.
+#[derive(Default)]
+pub struct ReadGate {
+    state: Mutex<GateState>,
+    changed: std::sync::Condvar,
 }
 
-/// Spawns node binaries as OS processes, as upstream does.
-pub struct ProcessDriver {
+#[derive(Default)]
+struct GateState {
+    unrouted: usize,
+    held: usize,
+    closed: bool,
+}
+
+impl ReadGate {
+    /// Waits until `bytes` more may be read ahead. False once the gate is closed.
+    fn admit(&self, bytes: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if state.closed {
+                return false;
+            }
+            let ahead = state.unrouted + state.held;
+            if ahead == 0 || ahead + bytes <= READ_AHEAD {
+                state.unrouted += bytes;
+                return true;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The core routed (or held) a line of `bytes`, and now holds `held` bytes of this
+    /// node's output.
+    pub fn routed(&self, bytes: usize, held: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.unrouted = state.unrouted.saturating_sub(bytes);
+        state.held = held;
+        self.changed.notify_all();
+    }
+
+    /// The core now holds `held` bytes of this node's output.
+    pub fn set_held(&self, held: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.held != held {
+            state.held = held;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Lets a waiting reader go: the run is over.
+    pub fn close(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.closed = true;
+        self.changed.notify_all();
+    }
+}
+
+/// How node processes are started, as upstream starts them.
+pub struct ProcessConfig {
     /// The binary (absolute path).
     pub bin: std::path::PathBuf,
     /// Its arguments.
@@ -81,53 +170,56 @@ pub struct ProcessDriver {
     pub log_stderr: bool,
     /// Extra environment for the nodes.
     pub env: std::collections::BTreeMap<String, String>,
-    /// A test-only stall of every delivery thread between taking a message and delivering
-    /// it, to make the workbench fall behind on purpose (self-health tests).
+    /// A test-only stall of every write to a node's stdin, to make the workbench fall
+    /// behind on purpose (self-health tests).
     pub delivery_stall: Duration,
 }
 
-impl NodeDriver for ProcessDriver {
-    fn start(
-        &self,
-        id: &str,
-        net: &Arc<Network>,
-        signals: &Arc<Signals>,
-    ) -> Result<Box<dyn RunningNode>, RunError> {
-        Ok(Box::new(NodeProcess::spawn(self, id, net, signals)?))
-    }
+/// What the I/O threads of every node share with the run's core.
+#[derive(Clone)]
+pub struct NodeIo {
+    /// Where events go.
+    pub events: mpsc::Sender<NodeEvent>,
+    /// The run's clock.
+    pub clock: Arc<dyn Clock>,
+    /// Where delivery lateness goes.
+    pub health: Arc<Health>,
 }
 
-/// One node process and its I/O threads.
+/// One node process and its I/O threads: a writer for its stdin, readers for its stdout
+/// and stderr, and a thread that waits for it to exit.
 pub struct NodeProcess {
     id: String,
     pgid: i32,
-    stopping: Arc<AtomicBool>,
+    gate: Arc<ReadGate>,
+    stdin: Option<mpsc::Sender<(String, Duration)>>,
     exit: Arc<Mutex<Option<String>>>,
     waiter: Option<JoinHandle<()>>,
     exited_rx: mpsc::Receiver<()>,
 }
 
 impl NodeProcess {
-    fn spawn(
-        driver: &ProcessDriver,
+    /// Starts node `id` (number `index` in the node order).
+    pub fn spawn(
+        config: &ProcessConfig,
+        index: usize,
         id: &str,
-        net: &Arc<Network>,
-        signals: &Arc<Signals>,
+        io: &NodeIo,
     ) -> Result<Self, RunError> {
         let spawn_error = |reason: String| RunError::Spawn {
             node: id.to_owned(),
-            bin: driver.bin.display().to_string(),
+            bin: config.bin.display().to_string(),
             reason,
         };
-        if driver.bin.is_dir() {
+        if config.bin.is_dir() {
             return Err(spawn_error("is a directory, not a node binary".into()));
         }
-        if !driver.bin.is_file() {
+        if !config.bin.is_file() {
             return Err(spawn_error("no such file".into()));
         }
-        let mut child: Child = niced(&driver.bin)
-            .args(&driver.args)
-            .envs(&driver.env)
+        let mut child: Child = niced(&config.bin)
+            .args(&config.args)
+            .envs(&config.env)
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -151,30 +243,23 @@ impl NodeProcess {
             .stderr
             .take()
             .ok_or_else(|| RunError::internal("node stderr missing"))?;
-        let stopping = Arc::new(AtomicBool::new(false));
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-
         let name = |what: &str| format!("{id}-{what}");
-        let (deliver_net, deliver_id, stall) = (net.clone(), id.to_owned(), driver.delivery_stall);
+
+        let (lines, to_write) = mpsc::channel();
+        let (writer_io, stall) = (io.clone(), config.delivery_stall);
         spawn_thread(name("stdin"), move || {
-            deliver(&deliver_net, &deliver_id, stdin, stall)
+            write_stdin(index, stdin, &to_write, &writer_io, stall)
         })?;
 
-        let (route_net, route_id, route_signals, route_stopping) = (
-            net.clone(),
-            id.to_owned(),
-            signals.clone(),
-            stopping.clone(),
-        );
+        let gate = Arc::new(ReadGate::default());
+        let (reader_io, reader_gate) = (io.clone(), gate.clone());
         spawn_thread(name("stdout"), move || {
-            route_stdout(&route_net, &route_id, stdout, &route_signals);
-            if !route_stopping.load(Ordering::SeqCst) {
-                route_signals.stdout_closed(&route_id, route_net.clock().now());
-            }
+            read_stdout(index, stdout, &reader_io, &reader_gate)
         })?;
 
-        let log_path = driver.log_dir.join(format!("{id}.log"));
-        let (tail, echo, log_id) = (stderr_tail.clone(), driver.log_stderr, id.to_owned());
+        let log_path = config.log_dir.join(format!("{id}.log"));
+        let (tail, echo, log_id) = (stderr_tail.clone(), config.log_stderr, id.to_owned());
         let (eof_tx, eof_rx) = mpsc::channel();
         spawn_thread(name("stderr"), move || {
             log_stderr(&log_id, stderr, &log_path, &tail, echo);
@@ -183,53 +268,68 @@ impl NodeProcess {
 
         let exit = Arc::new(Mutex::new(None));
         let (exited_tx, exited_rx) = mpsc::channel();
-        let (w_exit, w_stopping, w_signals, w_id) = (
-            exit.clone(),
-            stopping.clone(),
-            signals.clone(),
-            id.to_owned(),
-        );
+        let (w_exit, w_events) = (exit.clone(), io.events.clone());
         let waiter = spawn_thread(name("wait"), move || {
             let status = child.wait();
             // Give stderr a moment to drain so the report shows the node's last words.
             let _ = eof_rx.recv_timeout(Duration::from_secs(1));
-            let description = describe_exit(status, &stderr_tail);
+            let report = describe_exit(status, &stderr_tail);
             if let Ok(mut slot) = w_exit.lock() {
-                *slot = Some(description.clone());
+                *slot = Some(report.clone());
             }
             if let Ok(mut groups) = LIVE_GROUPS.lock() {
                 groups.remove(&pgid);
             }
-            if !w_stopping.load(Ordering::SeqCst) {
-                w_signals.abort(RunError::NodeExited {
-                    node: w_id,
-                    report: description,
-                });
-            }
+            let _ = w_events.send(NodeEvent::Exited {
+                node: index,
+                report,
+            });
             let _ = exited_tx.send(());
         })?;
         Ok(NodeProcess {
             id: id.to_owned(),
             pgid,
-            stopping,
+            gate,
+            stdin: Some(lines),
             exit,
             waiter: Some(waiter),
             exited_rx,
         })
     }
-}
 
-impl RunningNode for NodeProcess {
-    fn id(&self) -> &str {
+    /// The node id.
+    pub fn id(&self) -> &str {
         &self.id
     }
 
-    fn exited(&self) -> Option<String> {
+    /// Its stdout reader's share of [`READ_AHEAD`].
+    pub fn gate(&self) -> &ReadGate {
+        &self.gate
+    }
+
+    /// Hands `line` (without its newline) to the node's stdin writer; `due` is when the
+    /// network model says it is due, against which the write's lateness is measured.
+    pub fn deliver(&self, line: String, due: Duration) {
+        if let Some(stdin) = &self.stdin {
+            // The writer lives until `stop`.
+            let _ = stdin.send((line, due));
+        }
+    }
+
+    /// If the node has already stopped: how (exit status and last stderr lines).
+    pub fn exited(&self) -> Option<String> {
         self.exit.lock().ok().and_then(|e| e.clone())
     }
 
-    fn stop(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
+    /// Kills the node's process group, without waiting.
+    pub fn kill(&self) {
+        kill_group(self.pgid);
+    }
+
+    /// Stops the node for good and waits (bounded) for it to be gone.
+    pub fn stop(&mut self) {
+        self.stdin = None;
+        self.gate.close();
         kill_group(self.pgid);
         if self.exited_rx.recv_timeout(Duration::from_secs(5)).is_ok() {
             if let Some(waiter) = self.waiter.take() {
@@ -299,101 +399,88 @@ fn describe_exit(
     }
 }
 
-/// The node's delivery loop: take, wait out the latency, write one line. Writes to a dead
-/// process fail silently and messages keep being consumed (and lost), as upstream.
-fn deliver(net: &Network, id: &str, stdin: ChildStdin, stall: Duration) {
+/// The node's stdin writer: each line as the core delivers it. The delivery's lateness is
+/// measured here, against the later of the moment it was due and the end of the previous
+/// write: a node that does not read its stdin makes its own deliveries wait, and that is
+/// not the workbench's lateness. Writes to a dead process fail silently and lines keep
+/// being consumed (and lost), as upstream.
+fn write_stdin(
+    node: usize,
+    stdin: ChildStdin,
+    lines: &mpsc::Receiver<(String, Duration)>,
+    io: &NodeIo,
+    stall: Duration,
+) {
     let mut stdin = Some(stdin);
-    loop {
-        // The moment this consumer is free to take: a message is due at its deadline or
-        // now, whichever is later; any wait beyond that is the workbench's.
-        let free = net.clock().now();
-        match net.take(id, None) {
-            Take::Message(deadline, message) => {
-                if !stall.is_zero() {
-                    std::thread::sleep(stall);
-                }
-                if !net.await_delivery(deadline, free, &message) {
-                    return;
-                }
-                if let Some(pipe) = stdin.as_mut() {
-                    let mut line = message.to_line();
-                    line.push('\n');
-                    if pipe
-                        .write_all(line.as_bytes())
-                        .and_then(|()| pipe.flush())
-                        .is_err()
-                    {
-                        stdin = None;
-                    }
-                }
+    let mut free = Duration::ZERO;
+    for (mut line, due) in lines {
+        if !stall.is_zero() {
+            std::thread::sleep(stall);
+        }
+        io.health.record(
+            Measure::Delivery,
+            io.clock.now().saturating_sub(due.max(free)),
+        );
+        let bytes = line.len();
+        if let Some(pipe) = stdin.as_mut() {
+            line.push('\n');
+            if pipe
+                .write_all(line.as_bytes())
+                .and_then(|()| pipe.flush())
+                .is_err()
+            {
+                stdin = None;
             }
-            Take::Dropped | Take::Empty => {}
-            Take::Closed => return,
+        }
+        free = io.clock.now();
+        if io.events.send(NodeEvent::Written { node, bytes }).is_err() {
+            return;
         }
     }
 }
 
-/// Reads stdout line by line and sends each message into the network. A line that is not a
-/// message fails the run at once; a message to an unknown endpoint stops all further output
-/// of this node from being delivered, as upstream does.
-fn route_stdout(net: &Network, id: &str, stdout: std::process::ChildStdout, signals: &Signals) {
+/// Reads stdout line by line for the core, never more than [`READ_AHEAD`] ahead of it. A
+/// line past [`MAX_LINE_BYTES`] is reported once, and the rest is drained unread, so the
+/// node is not blocked on a full pipe while it is torn down.
+fn read_stdout(node: usize, stdout: std::process::ChildStdout, io: &NodeIo, gate: &ReadGate) {
     let mut reader = BufReader::with_capacity(256 * 1024, stdout);
     let mut raw = Vec::new();
-    let mut halted = false;
+    let mut stopped = false;
     loop {
         match read_line_bounded(&mut reader, &mut raw, MAX_LINE_BYTES) {
-            Ok(Line::End) | Err(_) => return,
+            Ok(Line::End) | Err(_) => {
+                let at = io.clock.now();
+                let _ = io.events.send(NodeEvent::StdoutClosed { node, at });
+                return;
+            }
             Ok(Line::TooLong) => {
-                if !halted {
-                    signals.abort(RunError::BadOutput {
-                        node: id.to_owned(),
-                        line: shorten(&String::from_utf8_lossy(&raw)),
-                        rule: format!(
-                            "line-too-long: a message is one line of at most {MAX_LINE_BYTES} \
-                             bytes; this node printed more without a newline"
-                        ),
-                    });
-                    halted = true;
+                if !stopped {
+                    let excerpt = shorten(&String::from_utf8_lossy(&raw));
+                    let _ = io.events.send(NodeEvent::TooLong { node, excerpt });
+                    stopped = true;
                 }
-                // Keep draining, so the node is not blocked on a full pipe while it is torn
-                // down; nothing more is kept.
                 continue;
             }
+            Ok(Line::Complete) if stopped => continue,
             Ok(Line::Complete) => {}
         }
-        if halted {
-            continue;
+        let read_at = io.clock.now();
+        let line = String::from_utf8_lossy(&raw)
+            .trim_end_matches(['\n', '\r'])
+            .to_owned();
+        if !gate.admit(line.len()) {
+            return;
         }
-        let text = String::from_utf8_lossy(&raw);
-        let line = text.trim_end_matches(['\n', '\r']);
-        match crate::wire::parse_line(line) {
-            Ok(printed) => {
-                let ready_at = net.clock().now();
-                match net.send_when_room(&printed.src, &printed.dest, printed.body) {
-                    // A flood waiting for its own backlog to drain is the model's
-                    // backpressure, not the workbench's lateness: not measured.
-                    Ok((_, waited)) => net.health().record(
-                        Measure::StdoutRouting,
-                        net.clock()
-                            .now()
-                            .saturating_sub(ready_at)
-                            .saturating_sub(waited),
-                    ),
-                    Err(NetError::ShutDown) => return,
-                    Err(e @ NetError::UnknownEndpoint { .. }) => {
-                        halted = true;
-                        signals.halt(id, &shorten(line), &e.to_string());
-                    }
-                }
-            }
-            Err(rule) => {
-                signals.abort(RunError::BadOutput {
-                    node: id.to_owned(),
-                    line: shorten(line),
-                    rule,
-                });
-                halted = true;
-            }
+        if io
+            .events
+            .send(NodeEvent::Line {
+                node,
+                line,
+                read_at,
+            })
+            .is_err()
+        {
+            return;
         }
     }
 }

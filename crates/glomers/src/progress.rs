@@ -2,15 +2,10 @@
 //! TTY or a plain line every few seconds otherwise. Everything goes to stderr, so stdout
 //! holds only the summary.
 
-use crate::clock::Clock;
-use crate::net::Network;
+use crate::history::Tally;
 use crate::options::TestOptions;
-use crate::recorder::Recorder;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How to show progress.
@@ -53,75 +48,63 @@ impl Progress {
         );
     }
 
-    /// Starts the progress thread; stop it with [`Reporter::stop`].
-    pub fn spawn_reporter(
-        self,
-        recorder: Arc<Recorder>,
-        net: Arc<Network>,
-        clock: Arc<dyn Clock>,
-        time_limit: u64,
-    ) -> Reporter {
-        let stop = Arc::new(AtomicBool::new(false));
-        if self == Progress::Quiet {
-            return Reporter { stop, thread: None };
-        }
-        let (flag, live) = (stop.clone(), self == Progress::Live);
-        let start = clock.now();
-        // Progress is a courtesy: a machine that cannot start its thread runs without it.
-        let thread = std::thread::Builder::new()
-            .name("progress".into())
-            .spawn(move || {
-                let period = if live {
-                    Duration::from_millis(250)
-                } else {
-                    Duration::from_secs(5)
-                };
-                let mut next = start + period;
-                while !flag.load(Ordering::SeqCst) {
-                    if clock.now() < next {
-                        std::thread::sleep(Duration::from_millis(50));
-                        continue;
-                    }
-                    next += period;
-                    let tally = recorder.tally();
-                    let elapsed = (clock.now() - start).as_secs_f64();
-                    let line = format!(
-                        "[{elapsed:6.1}s / {time_limit}s] ops ok {} fail {} info {} | messages {}",
-                        tally.ok,
-                        tally.fail,
-                        tally.info,
-                        net.sent_count()
-                    );
-                    if live {
-                        eprint!("\r{line}\x1b[K");
-                        let _ = std::io::stderr().flush();
-                    } else {
-                        eprintln!("{line}");
-                    }
-                }
-                if live {
-                    eprint!("\r\x1b[K");
-                }
-            });
-        Reporter {
-            stop,
-            thread: thread.ok(),
+    /// The progress line's schedule for a run of `time_limit` seconds starting at `start`.
+    pub fn ticker(self, start: Duration, time_limit: u64) -> Ticker {
+        let period = if self == Progress::Live {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(5)
+        };
+        Ticker {
+            progress: self,
+            start,
+            period,
+            next: start + period,
+            time_limit,
         }
     }
 }
 
-/// The running progress thread.
-pub struct Reporter {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+/// Prints the progress line when it is due; the run's core calls it as it goes.
+pub struct Ticker {
+    progress: Progress,
+    start: Duration,
+    period: Duration,
+    next: Duration,
+    time_limit: u64,
 }
 
-impl Reporter {
-    /// Stops the progress line.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+impl Ticker {
+    /// When the next line is due (`None` when quiet).
+    pub fn next_due(&self) -> Option<Duration> {
+        (self.progress != Progress::Quiet).then_some(self.next)
+    }
+
+    /// Prints the line if it is due at `now`.
+    pub fn tick(&mut self, now: Duration, tally: Tally, messages: u64) {
+        if self.progress == Progress::Quiet || now < self.next {
+            return;
+        }
+        while self.next <= now {
+            self.next += self.period;
+        }
+        let elapsed = now.saturating_sub(self.start).as_secs_f64();
+        let line = format!(
+            "[{elapsed:6.1}s / {}s] ops ok {} fail {} info {} | messages {messages}",
+            self.time_limit, tally.ok, tally.fail, tally.info,
+        );
+        if self.progress == Progress::Live {
+            eprint!("\r{line}\x1b[K");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Clears a live line.
+    pub fn stop(&self) {
+        if self.progress == Progress::Live {
+            eprint!("\r\x1b[K");
         }
     }
 }

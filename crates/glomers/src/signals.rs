@@ -1,10 +1,9 @@
 //! How the parts of a run tell the orchestrator that something went wrong: a fatal error
 //! aborts the run (exit 255), a halted node is a warning carried into the results.
 
-use crate::net::Network;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// A run that could not complete (exit 255, no results).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -100,14 +99,10 @@ pub struct ClosedStdout {
     pub at: f64,
 }
 
-/// Shared by every thread of a run.
-#[derive(Default)]
+/// How a signal reaches the run in progress: a flag, and a way to wake its core.
 pub struct Signals {
-    aborted: AtomicBool,
-    error: Mutex<Option<(RunError, std::time::Duration)>>,
-    halts: Mutex<Vec<Halt>>,
-    closed_stdout: Mutex<Vec<ClosedStdout>>,
-    net: OnceLock<Arc<Network>>,
+    interrupted: AtomicBool,
+    wake: Box<dyn Fn() + Send + Sync>,
 }
 
 /// The run in progress, for the signal handler.
@@ -128,21 +123,19 @@ pub fn clear_current() {
     }
 }
 
-/// What the signal handler does. The first signal aborts the run in progress: its error is
-/// set before anything else (so the nodes' deaths are not taken for crashes), then
-/// `kill_nodes` runs, and only then is the network shut down, which may have to wait for
-/// routing. Returns false when there is no run to abort (or it was already aborted), and
-/// the caller should exit at once.
+/// What the signal handler does. The first signal interrupts the run in progress: the flag
+/// is set before anything else (so the nodes' deaths are not taken for crashes), then
+/// `kill_nodes` runs, then the run's core is woken to store what it has. Returns false when
+/// there is no run to interrupt (or it already was), and the caller should exit at once.
 pub fn interrupt_current(kill_nodes: impl FnOnce()) -> bool {
     let current = CURRENT
         .lock()
         .ok()
         .and_then(|c| c.as_ref().and_then(std::sync::Weak::upgrade));
     match current {
-        Some(signals) if !signals.is_aborted() => {
-            signals.mark_aborted(RunError::Interrupted);
+        Some(signals) if !signals.interrupted.swap(true, Ordering::SeqCst) => {
             kill_nodes();
-            signals.abort(RunError::Interrupted);
+            (signals.wake)();
             true
         }
         _ => {
@@ -153,89 +146,16 @@ pub fn interrupt_current(kill_nodes: impl FnOnce()) -> bool {
 }
 
 impl Signals {
-    /// Signals for a run on `net` (shut down on abort so that every waiter wakes up).
-    pub fn new(net: Arc<Network>) -> Arc<Signals> {
-        let signals = Signals::default();
-        let _ = signals.net.set(net);
-        Arc::new(signals)
+    /// Signals for a run whose core `wake` wakes.
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Arc<Signals> {
+        Arc::new(Signals {
+            interrupted: AtomicBool::new(false),
+            wake: Box::new(wake),
+        })
     }
 
-    /// Aborts the run; the first error wins.
-    pub fn abort(&self, error: RunError) {
-        self.mark_aborted(error);
-        if let Some(net) = self.net.get() {
-            net.shut_down();
-        }
-    }
-
-    /// Records the error (the first wins) and the aborted flag, without touching the
-    /// network.
-    fn mark_aborted(&self, error: RunError) {
-        let at = self.net.get().map(|n| n.clock().now()).unwrap_or_default();
-        if let Ok(mut slot) = self.error.lock() {
-            if slot.is_none() {
-                *slot = Some((error, at));
-            }
-        }
-        self.aborted.store(true, Ordering::SeqCst);
-    }
-
-    /// True once the run is aborted.
-    pub fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::SeqCst)
-    }
-
-    /// The error that aborted the run.
-    pub fn error(&self) -> Option<RunError> {
-        self.error
-            .lock()
-            .ok()
-            .and_then(|e| e.as_ref().map(|(e, _)| e.clone()))
-    }
-
-    /// When the run was aborted, on the network's clock.
-    pub fn aborted_at(&self) -> Option<std::time::Duration> {
-        self.error
-            .lock()
-            .ok()
-            .and_then(|e| e.as_ref().map(|(_, at)| *at))
-    }
-
-    /// Records that `node` closed its stdout at `at`.
-    pub fn stdout_closed(&self, node: &str, at: std::time::Duration) {
-        if let Ok(mut closed) = self.closed_stdout.lock() {
-            closed.push(ClosedStdout {
-                node: node.to_owned(),
-                at: at.as_secs_f64(),
-            });
-        }
-    }
-
-    /// Every node that closed its stdout before teardown.
-    pub fn closed_stdout(&self) -> Vec<ClosedStdout> {
-        self.closed_stdout
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
-    }
-
-    /// Records that `node`'s output is no longer delivered, and warns at once.
-    pub fn halt(&self, node: &str, line: &str, reason: &str) {
-        eprintln!(
-            "WARNING: node {node} sent a message the network refused ({reason}); as in Maelstrom, \
-             nothing more from {node} will be delivered for the rest of the run.\n  line: {line}"
-        );
-        if let Ok(mut halts) = self.halts.lock() {
-            halts.push(Halt {
-                node: node.to_owned(),
-                line: line.to_owned(),
-                reason: reason.to_owned(),
-            });
-        }
-    }
-
-    /// Every halt so far.
-    pub fn halts(&self) -> Vec<Halt> {
-        self.halts.lock().map(|h| h.clone()).unwrap_or_default()
+    /// True once a signal interrupted the run.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
     }
 }

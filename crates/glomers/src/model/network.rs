@@ -182,6 +182,15 @@ pub struct NetworkModel {
     backlog: BTreeMap<String, usize>,
 }
 
+/// The most a sender may have queued (by [`crate::model::network::cost`]: body bytes plus
+/// 128 per message) before the network stops reading what it prints. Upstream's queues
+/// are unbounded, so a node that floods faster than its peers read grows the JVM until it
+/// dies; ours make the flooding node wait on its pipe, as on a full socket buffer. A limit
+/// per sender means a flood never holds back anyone else's output, and replies to
+/// clients are never held back. About 14,000 small messages per sender; a healthy run (even
+/// 3d: 25 nodes at rate 100, 100 ms latency) has a few hundred queued per node.
+pub const MAX_BACKLOG: usize = 2 << 20;
+
 /// What a queued message counts against its sender's backlog: its body, plus what holding
 /// any message costs.
 pub fn cost(message: &NetMessage) -> usize {

@@ -14,8 +14,11 @@
 //! or a thread.
 
 use crate::client::{match_reply, RpcError};
-use crate::history::{Op, OpType, Process};
-use crate::model::network::{is_client, Consumer, EventKind, NetError, NetMessage, NetworkModel};
+use crate::health::{Health, Measure};
+use crate::history::{Op, OpType, Process, Tally};
+use crate::model::network::{
+    is_client, Consumer, EventKind, NetError, NetMessage, NetworkModel, MAX_BACKLOG,
+};
 use crate::nemesis::{self, Shape};
 use crate::options::TestOptions;
 use crate::schedule::{Decision, Stagger};
@@ -30,7 +33,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Map, Value};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +79,9 @@ pub struct Delivery {
     pub node: String,
     /// The message, as the line the node reads.
     pub line: String,
+    /// The moment the model says it is due (its deadline, or when its receiver was free to
+    /// take it, if later): a driver that delivers later than this is late.
+    pub due: Duration,
 }
 
 /// One journal event: a message entered the network, or reached its receiver.
@@ -153,6 +159,23 @@ struct InFlight {
     awaiting: Option<Awaiting>,
 }
 
+/// A line a node printed that waits for room in the network.
+struct HeldLine {
+    printed: crate::wire::Printed,
+    /// The line as an error message quotes it.
+    excerpt: String,
+    bytes: usize,
+}
+
+/// What a node printed while its sender's backlog was full, in order: nothing it prints
+/// after a held line overtakes it.
+struct Held {
+    lines: VecDeque<HeldLine>,
+    bytes: usize,
+    /// When the first of them was held.
+    since: Duration,
+}
+
 /// One concurrency slot: thread `t` talks to node `t mod N`.
 struct Worker {
     node: String,
@@ -162,14 +185,18 @@ struct Worker {
     client: Option<String>,
     session: Session,
     op: Option<InFlight>,
+    /// When its last operation completed (when it became free for the generator).
+    free_since: Duration,
 }
 
 /// Where the run is.
 enum Phase {
-    /// Waiting for these nodes' `init_ok`.
-    Init(BTreeSet<String>),
-    /// Waiting for this many setup replies.
-    Setup(usize),
+    /// Waiting for these nodes' `init_ok`; each failure, by node index. The first failing
+    /// node in node order is the one reported, once every node has answered or timed out,
+    /// as a process run reports it.
+    Init(BTreeSet<String>, BTreeMap<usize, RunError>),
+    /// Waiting for this many setup replies; failures by node index, as for init.
+    Setup(usize, BTreeMap<usize, RunError>),
     /// Clients at the global rate, the nemesis on its schedule.
     Main {
         cutoff: Duration,
@@ -217,6 +244,18 @@ pub struct RunModel {
     log: Vec<String>,
     /// The latest moment [`RunModel::advance`] ran to.
     now: Duration,
+    /// Lines held back by [`MAX_BACKLOG`], by the node that printed them.
+    held: BTreeMap<String, Held>,
+    /// How long nodes' output waited for room, in all.
+    throttled: Duration,
+    /// Nodes whose deliveries wait until the driver has written what it was given.
+    paused: BTreeSet<String>,
+    /// Where lateness against the model's schedule goes, when time is real.
+    health: Option<Arc<Health>>,
+    /// After a successful end, node-to-node traffic is still routed (a process driver
+    /// stopping its nodes).
+    tearing_down: bool,
+    tally: Tally,
 }
 
 impl RunModel {
@@ -243,7 +282,7 @@ impl RunModel {
             nemesis_rng: streams.nemesis,
             wakes: BinaryHeap::new(),
             wake_seq: 0,
-            phase: Phase::Init(options.nodes.iter().cloned().collect()),
+            phase: Phase::Init(options.nodes.iter().cloned().collect(), BTreeMap::new()),
             outcome: None,
             epoch: now,
             history: Vec::new(),
@@ -254,6 +293,12 @@ impl RunModel {
             log: Vec::new(),
             now,
             workload,
+            held: BTreeMap::new(),
+            throttled: Duration::ZERO,
+            paused: BTreeSet::new(),
+            health: None,
+            tearing_down: false,
+            tally: Tally::default(),
         };
         for service in services::all(streams.services) {
             model.register(service.name());
@@ -269,19 +314,97 @@ impl RunModel {
                 client: None,
                 session: Session::new(),
                 op: None,
+                free_since: now,
             })
             .collect();
         for node in options.nodes.clone() {
             let client = model.open_client(Owner::Init(node.clone()));
             let body = init_body(&node, &options.nodes);
             if let Err(e) = model.call(&client, &node, body, INIT_TIMEOUT, now) {
-                model.fail(RunError::InitFailed {
-                    node,
-                    reason: e.to_string(),
-                });
+                model.init_answered(&node, Some(e.to_string()));
             }
         }
         model
+    }
+
+    /// Measures, from now on, how late each scheduled moment is acted on (deliveries to
+    /// clients and services, client timeouts, the generator, the nemesis) into `health`: on
+    /// a real clock the driver may act after the moment [`RunModel::next_wake`] named.
+    pub fn measure_lateness(&mut self, health: Arc<Health>) {
+        self.health = Some(health);
+    }
+
+    fn late(&self, measure: Measure, due: Duration, now: Duration) {
+        if let Some(health) = &self.health {
+            health.record(measure, now.saturating_sub(due));
+        }
+    }
+
+    /// Client completions so far.
+    pub fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    /// Messages sent so far.
+    pub fn sent_count(&self) -> u64 {
+        self.net.sent_count()
+    }
+
+    /// How long nodes' output waited for room in the network, in all.
+    pub fn throttled(&self) -> Duration {
+        self.throttled
+    }
+
+    /// The bytes of `node`'s lines held back for room: a driver stops reading a node's
+    /// output while it has too much held, so that what it holds stays bounded.
+    pub fn held_bytes(&self, node: &str) -> usize {
+        self.held.get(node).map_or(0, |h| h.bytes)
+    }
+
+    /// Stops delivering to `node` (its driver has too much not yet written to it), as a
+    /// full pipe stops a process run's delivery: what is sent to it waits in its queue and
+    /// counts against its senders' backlogs.
+    pub fn pause_deliveries(&mut self, node: &str) {
+        self.paused.insert(node.to_owned());
+    }
+
+    /// Resumes deliveries to `node` at `now`.
+    pub fn resume_deliveries(&mut self, node: &str, now: Duration) {
+        if self.paused.remove(node) {
+            if let Some((_, scheduled)) = self.consumers.get_mut(node) {
+                if scheduled.is_none_or(|at| at > now) {
+                    *scheduled = Some(now);
+                    self.schedule(now, Wake::Consumer(node.to_owned()));
+                }
+            }
+        }
+    }
+
+    /// After a successful end, keeps routing what nodes print (sends and deliveries, no
+    /// operations) while a driver stops them, as a process run's network runs until its
+    /// nodes are gone. [`RunModel::next_timer`] names the next delivery.
+    pub fn tear_down(&mut self) {
+        self.tearing_down = true;
+    }
+
+    /// True during the quiet period before the final operations.
+    pub fn recovering(&self) -> bool {
+        matches!(self.phase, Phase::Recovery(_))
+    }
+
+    /// The earliest scheduled timer (a delivery or a deadline), whatever the phase.
+    pub fn next_timer(&self) -> Option<Duration> {
+        self.wakes.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// True while events still change the run: it is not over, or it ended well and is
+    /// being torn down.
+    fn routing(&self) -> bool {
+        match &self.outcome {
+            None => true,
+            Some(Ok(())) => self.tearing_down,
+            Some(Err(_)) => false,
+        }
     }
 
     /// True once the run is over (see [`RunModel::outcome`]).
@@ -358,7 +481,7 @@ impl RunModel {
                 .chain(*deadline)
                 .filter(|at| *at > self.now)
                 .min(),
-            Phase::Init(_) | Phase::Setup(_) | Phase::Done => None,
+            Phase::Init(..) | Phase::Setup(..) | Phase::Done => None,
         };
         match (timer, phase) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -369,19 +492,36 @@ impl RunModel {
     /// A node printed `line` at `now`. A line that is not a message ends the run; a message
     /// to an unknown endpoint stops all further output of that node from being delivered,
     /// as upstream does.
+    ///
+    /// While the printing node's sender backlog is at [`MAX_BACKLOG`], its messages to
+    /// other nodes (and everything it prints after them) wait for room, as a flooding
+    /// process waits on a full pipe; replies to clients are never the ones held back.
     pub fn node_printed(&mut self, node: &str, line: &str, now: Duration) {
-        if self.halted.contains(node) || self.is_done() {
+        if self.halted.contains(node) || !self.routing() {
             return;
         }
+        self.now = self.now.max(now);
         match crate::wire::parse_line(line) {
             Ok(printed) => {
-                if let Err(e) = self.send(&printed.src, &printed.dest, printed.body, now) {
-                    self.halted.insert(node.to_owned());
-                    self.halts.push(Halt {
-                        node: node.to_owned(),
-                        line: crate::process::shorten(line),
-                        reason: e.to_string(),
+                let behind = self.held.contains_key(node);
+                if behind
+                    || (!is_client(&printed.dest) && self.net.backlog(&printed.src) >= MAX_BACKLOG)
+                {
+                    let held = self.held.entry(node.to_owned()).or_insert_with(|| Held {
+                        lines: VecDeque::new(),
+                        bytes: 0,
+                        since: now,
                     });
+                    held.bytes += line.len();
+                    held.lines.push_back(HeldLine {
+                        printed,
+                        excerpt: crate::process::shorten(line),
+                        bytes: line.len(),
+                    });
+                    return;
+                }
+                if let Err(e) = self.send(&printed.src, &printed.dest, printed.body, now) {
+                    self.halt(node, crate::process::shorten(line), &e);
                 }
             }
             Err(rule) => self.fail(RunError::BadOutput {
@@ -392,12 +532,73 @@ impl RunModel {
         }
     }
 
-    /// Ends the run with `error` (a node crashed, say); nothing more happens.
-    pub fn fail(&mut self, error: RunError) {
-        if self.outcome.is_none() {
-            self.outcome = Some(Err(error));
-            self.phase = Phase::Done;
+    /// A message to an unknown endpoint: nothing more from `node` is delivered.
+    fn halt(&mut self, node: &str, line: String, error: &NetError) {
+        self.halted.insert(node.to_owned());
+        self.held.remove(node);
+        self.halts.push(Halt {
+            node: node.to_owned(),
+            line,
+            reason: error.to_string(),
+        });
+    }
+
+    /// Sends the held lines that now have room. True if any went.
+    fn release_held(&mut self, now: Duration) -> bool {
+        if self.held.is_empty() {
+            return false;
         }
+        let mut progressed = false;
+        let nodes: Vec<String> = self.held.keys().cloned().collect();
+        for node in nodes {
+            while let Some(held) = self.held.get_mut(&node) {
+                let Some(front) = held.lines.front() else {
+                    self.throttled += now.saturating_sub(held.since);
+                    self.held.remove(&node);
+                    break;
+                };
+                let room = is_client(&front.printed.dest)
+                    || self.net.backlog(&front.printed.src) < MAX_BACKLOG;
+                if !room {
+                    break;
+                }
+                let Some(line) = held.lines.pop_front() else {
+                    break;
+                };
+                held.bytes -= line.bytes;
+                progressed = true;
+                let printed = line.printed;
+                if let Err(e) = self.send(&printed.src, &printed.dest, printed.body, now) {
+                    self.halt(&node, line.excerpt, &e);
+                }
+            }
+        }
+        progressed
+    }
+
+    /// Ends the run with `error` (a node crashed, say); nothing more happens. Operations
+    /// in flight complete as indeterminate (`shutdown`), as a process run's clients do
+    /// when its network shuts down.
+    pub fn fail(&mut self, error: RunError) {
+        if self.outcome.is_some() {
+            return;
+        }
+        let now = self.now;
+        for t in 0..self.workers.len() {
+            let Some(op) = self.workers[t].op.as_ref() else {
+                continue;
+            };
+            let idempotent = op.awaiting.as_ref().is_some_and(|a| a.idempotent);
+            let completion = rpc_failure(
+                self.workload.as_ref(),
+                &op.invocation,
+                idempotent,
+                RpcError::Closed,
+            );
+            self.complete(t, completion, now);
+        }
+        self.outcome = Some(Err(error));
+        self.phase = Phase::Done;
     }
 
     /// Runs everything due at or before `now`, in the order it was scheduled, until nothing
@@ -405,12 +606,12 @@ impl RunModel {
     pub fn advance(&mut self, now: Duration) {
         self.now = self.now.max(now);
         loop {
-            if self.is_done() {
+            if !self.routing() {
                 return;
             }
             let mut progressed = false;
             while let Some(Reverse((at, _, _))) = self.wakes.peek() {
-                if *at > now || self.is_done() {
+                if *at > now || !self.routing() {
                     break;
                 }
                 if let Some(Reverse((at, _, wake))) = self.wakes.pop() {
@@ -418,6 +619,7 @@ impl RunModel {
                     progressed = true;
                 }
             }
+            progressed |= self.release_held(now);
             progressed |= self.step_phase(now);
             if !progressed {
                 return;
@@ -458,14 +660,18 @@ impl RunModel {
                 if *scheduled != Some(at) {
                     return; // superseded
                 }
+                if self.paused.contains(&id) {
+                    *scheduled = None; // resume_deliveries wakes it
+                    return;
+                }
                 let polled = consumer.poll(&mut self.net, &id, now);
                 *scheduled = polled.wake;
                 if let Some(wake) = polled.wake {
                     self.schedule(wake, Wake::Consumer(id.clone()));
                 }
-                for (_, message) in polled.delivered {
+                for (due, message) in polled.delivered {
                     self.journal.push((now, EventKind::Recv, message.clone()));
-                    self.receive(&id, &message, now);
+                    self.receive(&id, &message, due, now);
                 }
             }
             Wake::Deadline(client, msg_id) => {
@@ -474,6 +680,7 @@ impl RunModel {
                 };
                 if caller.pending == Some(msg_id) {
                     caller.pending = None;
+                    self.late(Measure::ClientTimeout, at, now);
                     self.answered(&client, Err(RpcError::Timeout), now);
                 }
             }
@@ -481,7 +688,17 @@ impl RunModel {
     }
 
     /// A message reached endpoint `id`.
-    fn receive(&mut self, id: &str, message: &NetMessage, now: Duration) {
+    fn receive(&mut self, id: &str, message: &NetMessage, due: Duration, now: Duration) {
+        if !is_client(id) && !self.services.contains_key(id) {
+            // A node's delivery is late or not when its driver writes it.
+            self.outbox.push(Delivery {
+                node: id.to_owned(),
+                line: message.to_line(),
+                due,
+            });
+            return;
+        }
+        self.late(Measure::Delivery, due, now);
         if let Some(service) = self.services.get_mut(id) {
             let name = service.name();
             match services::answer(service.as_mut(), &message.src, &message.body) {
@@ -500,11 +717,6 @@ impl RunModel {
                 caller.pending = None;
                 self.answered(id, answer, now);
             }
-        } else if !is_client(id) {
-            self.outbox.push(Delivery {
-                node: id.to_owned(),
-                line: message.to_line(),
-            });
         }
     }
 
@@ -569,21 +781,12 @@ impl RunModel {
             Owner::Init(node) => {
                 let node = node.clone();
                 self.close_client(client);
-                if let Some(reason) = init_failure(&answer) {
-                    return self.fail(RunError::InitFailed { node, reason });
-                }
-                if let Phase::Init(waiting) = &mut self.phase {
-                    waiting.remove(&node);
-                }
+                self.init_answered(&node, init_failure(&answer));
             }
             Owner::Setup(node, setup) => {
-                if let Err(reason) = setup.judge(answer) {
-                    let node = node.clone();
-                    return self.fail(RunError::SetupFailed { node, reason });
-                }
-                if let Phase::Setup(waiting) = &mut self.phase {
-                    *waiting = waiting.saturating_sub(1);
-                }
+                let failure = setup.judge(answer).err();
+                let node = node.clone();
+                self.setup_answered(&node, failure);
             }
             Owner::Worker(t) => {
                 let t = *t;
@@ -591,6 +794,48 @@ impl RunModel {
             }
             Owner::Idle => {}
         }
+    }
+
+    /// `node`'s init is over, failed for `failure` if it did.
+    fn init_answered(&mut self, node: &str, failure: Option<String>) {
+        let index = self.node_index(node);
+        if let Phase::Init(waiting, failures) = &mut self.phase {
+            waiting.remove(node);
+            if let Some(reason) = failure {
+                failures.insert(
+                    index,
+                    RunError::InitFailed {
+                        node: node.to_owned(),
+                        reason,
+                    },
+                );
+            }
+        }
+    }
+
+    /// `node`'s setup is over, failed for `failure` if it did.
+    fn setup_answered(&mut self, node: &str, failure: Option<String>) {
+        let index = self.node_index(node);
+        if let Phase::Setup(waiting, failures) = &mut self.phase {
+            *waiting = waiting.saturating_sub(1);
+            if let Some(reason) = failure {
+                failures.insert(
+                    index,
+                    RunError::SetupFailed {
+                        node: node.to_owned(),
+                        reason,
+                    },
+                );
+            }
+        }
+    }
+
+    fn node_index(&self, node: &str) -> usize {
+        self.options
+            .nodes
+            .iter()
+            .position(|n| n == node)
+            .unwrap_or(usize::MAX)
     }
 
     fn record(&mut self, kind: OpType, process: Process, f: &str, value: Value, now: Duration) {
@@ -609,6 +854,14 @@ impl RunModel {
         is_final: bool,
         now: Duration,
     ) {
+        if let Process::Client(_) = process {
+            match kind {
+                OpType::Ok => self.tally.ok += 1,
+                OpType::Fail => self.tally.fail += 1,
+                OpType::Info => self.tally.info += 1,
+                OpType::Invoke => {}
+            }
+        }
         self.history.push(Op {
             index: self.history.len() as u64,
             time: now.saturating_sub(self.epoch).as_nanos() as u64,
@@ -743,6 +996,7 @@ impl RunModel {
             op.invocation.is_final,
             now,
         );
+        self.workers[t].free_since = now;
         if completion.kind == OpType::Info {
             self.workers[t].process = op.process + self.options.concurrency as u64;
             if !self.workload.reusable_client() {
@@ -762,14 +1016,22 @@ impl RunModel {
     /// Moves the phases along at `now`. True if anything happened.
     fn step_phase(&mut self, now: Duration) -> bool {
         match &mut self.phase {
-            Phase::Init(waiting) if waiting.is_empty() => {
+            Phase::Init(waiting, failures) if waiting.is_empty() => {
+                if let Some((_, error)) = std::mem::take(failures).pop_first() {
+                    self.fail(error);
+                    return true;
+                }
                 // The history's clock starts once every node is up, as upstream's relative
                 // time does.
                 self.epoch = now;
                 self.start_setup(now);
                 true
             }
-            Phase::Setup(0) => {
+            Phase::Setup(0, failures) => {
+                if let Some((_, error)) = std::mem::take(failures).pop_first() {
+                    self.fail(error);
+                    return true;
+                }
                 self.start_main(now);
                 true
             }
@@ -791,10 +1053,14 @@ impl RunModel {
 
     fn start_setup(&mut self, now: Duration) {
         let mut waiting = 0;
-        for node in self.options.nodes.clone() {
+        let mut failures = BTreeMap::new();
+        for (index, node) in self.options.nodes.clone().into_iter().enumerate() {
             let setup = match self.workload.setup(&node, &self.options) {
                 Ok(setup) => setup,
-                Err(reason) => return self.fail(RunError::SetupFailed { node, reason }),
+                Err(reason) => {
+                    failures.insert(index, RunError::SetupFailed { node, reason });
+                    continue;
+                }
             };
             let Some(setup) = setup else {
                 let client = self.open_client(Owner::Idle);
@@ -805,14 +1071,13 @@ impl RunModel {
             let client = self.open_client(Owner::Setup(node.clone(), setup));
             self.setup_clients.push(client.clone());
             if let Err(e) = self.call(&client, &node, body, timeout, now) {
-                return self.fail(RunError::SetupFailed {
-                    node,
-                    reason: e.to_string(),
-                });
+                let reason = e.to_string();
+                failures.insert(index, RunError::SetupFailed { node, reason });
+                continue;
             }
             waiting += 1;
         }
-        self.phase = Phase::Setup(waiting);
+        self.phase = Phase::Setup(waiting, failures);
     }
 
     fn start_main(&mut self, now: Duration) {
@@ -838,6 +1103,9 @@ impl RunModel {
         if let Some((partitioned, next)) = *nemesis {
             if next <= now {
                 progressed = true;
+                if next < cutoff {
+                    self.late(Measure::Nemesis, next, now);
+                }
                 if now >= cutoff {
                     self.set_nemesis(None);
                 } else {
@@ -858,9 +1126,13 @@ impl RunModel {
                 let Phase::Main { stagger, .. } = &self.phase else {
                     return progressed;
                 };
+                let due = stagger.next_due();
                 let Decision::Dispatch(t) = stagger.decide(now, &busy) else {
                     break;
                 };
+                // Late only past both the moment it was due and the moment its thread
+                // became free: waiting for a busy thread is the schedule's, not lateness.
+                self.late(Measure::Generator, due.max(self.workers[t].free_since), now);
                 let invocation = self.generator.next_for(t, &mut self.generator_rng, now);
                 if let Phase::Main { stagger, .. } = &mut self.phase {
                     stagger.dispatched(t, busy.len(), now, &mut self.generator_rng);
@@ -1015,7 +1287,7 @@ mod tests {
         let mut now = Duration::ZERO;
         while !model.is_done() {
             model.advance(now);
-            for Delivery { node, line } in model.take_deliveries() {
+            for Delivery { node, line, .. } in model.take_deliveries() {
                 let message: Value = serde_json::from_str(&line).unwrap();
                 let mut body = message["body"].clone();
                 let kind = body["type"].as_str().unwrap().to_owned();

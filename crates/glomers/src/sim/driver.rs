@@ -34,7 +34,7 @@ pub fn drive(
             if deliveries.is_empty() {
                 break;
             }
-            for Delivery { node, line } in deliveries {
+            for Delivery { node, line, .. } in deliveries {
                 if let Some(i) = nodes.iter().position(|(id, _)| *id == node) {
                     let (id, sim) = &mut nodes[i];
                     run_node(model, id, sim.as_mut(), now, |n| n.deliver(&line, now));
