@@ -1,25 +1,11 @@
-//! The synchronous network client (jepsen-io/maelstrom, `src/maelstrom/client.clj`, `open!`,
-//! `send!`, `recv!` and `rpc!`): one endpoint `c<k>`, one outstanding request, replies
-//! matched by integer `in_reply_to`, everything else dropped.
+//! What a client endpoint makes of replies (jepsen-io/maelstrom, `src/maelstrom/client.clj`,
+//! `send!`, `recv!` and `rpc!`): one outstanding request per endpoint `c<k>` (the run's state
+//! machine, [`crate::model::run`], keeps them), replies matched by integer `in_reply_to`,
+//! everything else dropped; and the closed schemas replies must fit.
 
-use crate::health::Measure;
-use crate::net::{NetError, Network, Take};
+use crate::model::network::NetError;
 use maelstrom::ErrorCode;
 use serde_json::{Map, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// Hands out client ids: one counter per run, from 0, never reused.
-#[derive(Debug, Default)]
-pub struct ClientIds(AtomicU64);
-
-impl ClientIds {
-    /// The next id, `c<k>`.
-    pub fn next(&self) -> String {
-        format!("c{}", self.0.fetch_add(1, Ordering::SeqCst))
-    }
-}
 
 /// Why an RPC did not return a normal reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,78 +35,6 @@ impl std::fmt::Display for RpcError {
             RpcError::Net(e) => write!(f, "{e}"),
             RpcError::Closed => write!(f, "the run is shutting down"),
         }
-    }
-}
-
-/// One client endpoint.
-pub struct Client {
-    id: String,
-    net: Arc<Network>,
-    next_msg_id: u64,
-    /// Workload state that lives as long as this client (kafka's assigned offsets); a new
-    /// client starts empty.
-    pub session: Map<String, Value>,
-}
-
-impl Client {
-    /// Opens a client: takes the next id and registers it in the network.
-    pub fn open(net: Arc<Network>, ids: &ClientIds) -> Client {
-        let id = ids.next();
-        net.register(&id);
-        Client {
-            id,
-            net,
-            next_msg_id: 1,
-            session: Map::new(),
-        }
-    }
-
-    /// The client's endpoint id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Sends `body` (an object; `msg_id` is added) to `dest` and waits for the reply whose
-    /// `in_reply_to` equals the request's `msg_id`, or the timeout.
-    pub fn rpc(
-        &mut self,
-        dest: &str,
-        mut body: Map<String, Value>,
-        timeout: Duration,
-    ) -> Result<Map<String, Value>, RpcError> {
-        let msg_id = self.next_msg_id;
-        self.next_msg_id += 1;
-        body.insert("msg_id".into(), Value::from(msg_id));
-        let deadline = self.net.clock().now() + timeout;
-        self.net
-            .send(&self.id, dest, Value::Object(body).to_string())
-            .map_err(RpcError::Net)?;
-        loop {
-            let free = self.net.clock().now();
-            match self.net.take(&self.id, Some(deadline)) {
-                Take::Message(at, message) => {
-                    if !self.net.await_delivery(at, free, &message) {
-                        return Err(RpcError::Closed);
-                    }
-                    match match_reply(&message.body, msg_id) {
-                        Some(answer) => return answer,
-                        None => continue,
-                    }
-                }
-                Take::Dropped => continue,
-                Take::Empty => {
-                    let late = self.net.clock().now().saturating_sub(deadline);
-                    self.net.health().record(Measure::ClientTimeout, late);
-                    return Err(RpcError::Timeout);
-                }
-                Take::Closed => return Err(RpcError::Closed),
-            }
-        }
-    }
-
-    /// Closes the client: its endpoint disappears, and later replies to it are refused.
-    pub fn close(self) {
-        self.net.deregister(&self.id);
     }
 }
 

@@ -33,7 +33,6 @@ pub mod journal;
 pub mod misbehave;
 pub mod model;
 pub mod nemesis;
-pub mod net;
 pub mod options;
 pub mod plot;
 pub mod process;

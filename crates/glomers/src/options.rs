@@ -3,7 +3,7 @@
 //! jepsen-io/jepsen, `jepsen/src/jepsen/cli.clj`, `test-opt-spec`), plus our `--seed` and
 //! `--store`.
 
-use crate::net::{Latency, LatencyDist};
+use crate::model::network::{Latency, LatencyDist};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,55 +3,43 @@
 
 #![allow(clippy::unwrap_used)]
 
-use glomers::client::{Client, ClientIds, RpcError};
-use glomers::clock::RealClock;
-use glomers::net::{JournalSink, Latency, LatencyDist, Network};
+use glomers::client::{match_reply, RpcError};
+use glomers::services::{self, Service};
 use maelstrom::services::{cas_outcome, read_value, timestamp, write_done, CasOutcome, KvRequest};
 use maelstrom::{ErrorBody, ErrorCode, Reply, RpcResult};
-use rand::SeedableRng;
-use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
-use std::time::Duration;
 
+/// The four services as a run holds them, and one client's message ids.
 struct Harness {
-    net: Arc<Network>,
-    client: Client,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    services: Vec<Box<dyn Service>>,
+    next_msg_id: u64,
 }
 
 impl Harness {
     fn new() -> Harness {
-        let latency = Latency {
-            mean: 1,
-            dist: LatencyDist::Constant,
-        };
-        let net = Arc::new(
-            Network::new(
-                latency,
-                Pcg64Mcg::seed_from_u64(1),
-                Arc::new(RealClock::new()),
-                JournalSink::Discard,
-                Arc::default(),
-            )
-            .unwrap(),
-        );
-        let threads = glomers::services::start(&net, 7).unwrap();
-        let client = Client::open(net.clone(), &ClientIds::default());
         Harness {
-            net,
-            client,
-            threads,
+            services: services::all(7),
+            next_msg_id: 1,
         }
     }
 
     /// Sends what the library would send and hands the reply back as the library sees it.
     fn call(&mut self, service: &str, request: &impl Serialize) -> RpcResult {
-        let Value::Object(body) = serde_json::to_value(request).unwrap() else {
+        let Value::Object(mut body) = serde_json::to_value(request).unwrap() else {
             panic!("not an object")
         };
-        match self.client.rpc(service, body, Duration::from_secs(2)) {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        body.insert("msg_id".into(), msg_id.into());
+        let endpoint = self
+            .services
+            .iter_mut()
+            .find(|s| s.name() == service)
+            .unwrap();
+        let reply = services::answer(endpoint.as_mut(), "c0", &Value::Object(body).to_string())
+            .unwrap_or_else(|why| panic!("{service}: {why}"));
+        match match_reply(&reply, msg_id).expect("a reply to the request") {
             Ok(reply) => Ok(Reply {
                 src: service.to_owned(),
                 body: Value::Object(reply),
@@ -62,15 +50,6 @@ impl Harness {
                 extra: Map::new(),
             }),
             Err(other) => panic!("{service}: {other}"),
-        }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.net.shut_down();
-        for t in self.threads.drain(..) {
-            let _ = t.join();
         }
     }
 }

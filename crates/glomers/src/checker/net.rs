@@ -5,7 +5,7 @@
 //! 32-bit float; we round through `f32` the same way.
 
 use crate::history::{Op, OpType};
-use crate::net::{is_client, EventKind};
+use crate::model::network::{is_client, EventKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -13,8 +13,8 @@
 //!   delivered after it (head-of-line blocking, as upstream's single consumer thread
 //!   does). [`Consumer`] is that rule as a state machine.
 //!
-//! The process driver's threaded [`crate::net::Network`] keeps this model behind a lock
-//! and sleeps on the real clock; unit tests (and a simulation) drive it on virtual time.
+//! The run's state machine ([`crate::model::run`]) holds this model; a process run drives
+//! it on the real clock, unit tests and a simulation on virtual time.
 
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;

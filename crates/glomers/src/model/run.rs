@@ -1336,6 +1336,97 @@ mod tests {
         assert_ne!(history, echo_run(4).0);
     }
 
+    /// A run of `options` whose nodes have answered `init`, at time zero.
+    fn started(options: &TestOptions) -> RunModel {
+        let workload: Arc<dyn Workload> = Arc::from(workload::by_name("echo").unwrap());
+        let mut model = RunModel::new(options, workload, Streams::new(1), Duration::ZERO);
+        model.advance(Duration::ZERO);
+        for Delivery { node, line, .. } in model.take_deliveries() {
+            let init: Value = serde_json::from_str(&line).unwrap();
+            let reply = json!({"src": node, "dest": init["src"],
+                "body": {"type": "init_ok", "in_reply_to": init["body"]["msg_id"]}});
+            model.node_printed(&node, &reply.to_string(), Duration::ZERO);
+        }
+        model.advance(Duration::ZERO);
+        assert!(model.outcome().is_none());
+        model
+    }
+
+    #[test]
+    fn a_node_over_its_backlog_is_held_until_its_messages_are_taken() {
+        let mut options = echo_options(1);
+        options.rate = 0.0;
+        options.latency = crate::model::network::Latency {
+            mean: 1000,
+            dist: crate::model::network::LatencyDist::Constant,
+        };
+        let mut model = started(&options);
+        let pad = "x".repeat(10_000);
+        let line = |i: usize| {
+            json!({"src": "n0", "dest": "n1", "body": {"type": "flood", "i": i, "pad": pad}})
+                .to_string()
+        };
+        let ms = Duration::from_millis;
+        let mut printed = 0;
+        while model.held_bytes("n0") == 0 {
+            model.node_printed("n0", &line(printed), ms(1));
+            printed += 1;
+        }
+        // 2 MiB of backlog at about 10 KiB a message: the 208th waits.
+        assert_eq!(printed, 208);
+        let sent = model.sent_count();
+        // What the node prints next waits behind it, even with room.
+        model.node_printed("n0", &line(printed), ms(2));
+        assert_eq!(model.sent_count(), sent);
+        let held = line(207).len() + line(208).len();
+        assert_eq!(model.held_bytes("n0"), held);
+        // Other nodes' output is not held back.
+        let other = json!({"src": "n1", "dest": "n0", "body": {"type": "flood"}});
+        model.node_printed("n1", &other.to_string(), ms(2));
+        assert_eq!(model.sent_count(), sent + 1);
+        // n1's consumer takes the head at once (it then waits out its latency), which
+        // makes room for one.
+        model.advance(ms(1000));
+        assert_eq!(model.held_bytes("n0"), held - line(207).len());
+        assert_eq!(model.sent_count(), sent + 2);
+        model.advance(ms(1001));
+        assert_eq!(model.held_bytes("n0"), 0);
+        assert_eq!(model.sent_count(), sent + 3);
+        assert_eq!(model.throttled(), ms(1000));
+        let journal = model.take_journal();
+        let order: Vec<&str> = journal
+            .iter()
+            .filter(|(_, kind, m)| *kind == EventKind::Send && m.src == "n0" && m.dest == "n1")
+            .map(|(_, _, m)| m.body.as_str())
+            .skip(207)
+            .collect();
+        assert_eq!(order.len(), 2);
+        assert!(order[0].contains(r#""i":207"#) && order[1].contains(r#""i":208"#));
+    }
+
+    #[test]
+    fn paused_deliveries_wait_in_the_queue_until_resumed() {
+        let mut options = echo_options(1);
+        options.rate = 0.0;
+        options.latency.mean = 0;
+        let mut model = started(&options);
+        let ms = Duration::from_millis;
+        model.pause_deliveries("n1");
+        let line = json!({"src": "n0", "dest": "n1", "body": {"type": "gossip"}}).to_string();
+        model.node_printed("n0", &line, ms(1));
+        model.advance(ms(3));
+        assert!(model.take_deliveries().is_empty());
+        model.resume_deliveries("n1", ms(5));
+        model.advance(ms(5));
+        let delivered = model.take_deliveries();
+        assert_eq!(delivered.len(), 1);
+        // Due when its receiver was free to take it.
+        assert_eq!(
+            (delivered[0].node.as_str(), delivered[0].due),
+            ("n1", ms(5))
+        );
+    }
+
     #[test]
     fn a_node_that_never_answers_init_fails_after_the_init_timeout() {
         let workload: Arc<dyn Workload> = Arc::from(workload::by_name("echo").unwrap());

@@ -2,9 +2,10 @@
 //! `default-services` and `service-thread`): `lin-kv`, `seq-kv`, `lww-kv` and `lin-tso`,
 //! present in every run.
 //!
-//! Each service is an endpoint of the network with one consumer thread: it takes requests
-//! in deadline order (latency and head-of-line sleeps as for nodes; partitions never apply
-//! to services), handles each atomically, and replies with `in_reply_to` and no `msg_id`.
+//! Each service is an endpoint of the network with one consumer, as a node is: it takes
+//! requests in deadline order (latency and head-of-line as for nodes; partitions never
+//! apply to services), handles each atomically, and replies with `in_reply_to` and no
+//! `msg_id` ([`crate::model::run`] runs them).
 //! The consistency logic lives in pure state machines, one file each, unit-tested directly.
 
 pub mod kv;
@@ -12,13 +13,9 @@ pub mod lww_kv;
 pub mod seq_kv;
 pub mod tso;
 
-use crate::net::{Network, Take};
-use crate::signals::{spawn_named, RunError};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Map, Value};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// A service: one request body in, the reply body (without `in_reply_to`) out, or nothing
 /// for requests it does not understand (the caller then times out, as upstream).
@@ -39,50 +36,6 @@ pub fn all(seed: u64) -> Vec<Box<dyn Service>> {
         ))),
         Box::new(tso::LinTso::default()),
     ]
-}
-
-/// Registers every service endpoint and starts its consumer thread. The threads end when
-/// the network shuts down.
-pub fn start(net: &Arc<Network>, seed: u64) -> Result<Vec<JoinHandle<()>>, RunError> {
-    let services = all(seed);
-    for service in &services {
-        net.register(service.name());
-    }
-    services
-        .into_iter()
-        .map(|mut service| {
-            let net = net.clone();
-            spawn_named(service.name().to_owned(), move || {
-                serve(&net, service.as_mut())
-            })
-        })
-        .collect()
-}
-
-fn serve(net: &Network, service: &mut dyn Service) {
-    let name = service.name();
-    loop {
-        let free = net.clock().now();
-        let (deadline, message) = match net.take(name, None) {
-            Take::Message(deadline, message) => (deadline, message),
-            Take::Dropped | Take::Empty => continue,
-            Take::Closed => return,
-        };
-        if !net.await_delivery(deadline, free, &message) {
-            return;
-        }
-        let reply = match answer(service, &message.src, &message.body) {
-            Ok(reply) => reply,
-            Err(why) => {
-                eprintln!("{name}: {why}");
-                continue;
-            }
-        };
-        if let Err(e) = net.send(name, &message.src, reply) {
-            // Upstream's service thread dies here (a [QUIRK]); we drop the reply instead.
-            eprintln!("{name}: reply dropped: {e}");
-        }
-    }
 }
 
 /// A service's answer to one request body from `src`: the reply body, with `in_reply_to`

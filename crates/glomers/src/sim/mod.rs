@@ -27,9 +27,9 @@ pub mod driver;
 
 use crate::checker::{self, NetTally, Validity};
 use crate::history::{write_history, Op};
+use crate::journal::write_journal_line;
 use crate::model::node::SimNode;
 use crate::model::run::{JournalEvent, RunModel, Streams};
-use crate::net::write_journal_line;
 use crate::options::{TestArgs, TestOptions, UsageError};
 use crate::run::RunReport;
 use crate::signals::{Halt, RunError};

@@ -12,7 +12,7 @@ pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;
 
-use crate::client::{Client, ResponseSchema, RpcError};
+use crate::client::{ResponseSchema, RpcError};
 use crate::history::{Op, OpType};
 use crate::options::TestOptions;
 use rand_pcg::Pcg64Mcg;
@@ -319,45 +319,6 @@ impl Step {
         Step::rpc(body, reply, idempotent, |r, _| {
             Step::Done(Completion::ok(value(r)))
         })
-    }
-}
-
-/// Performs one operation on `node` through a blocking client: the process driver's way to
-/// run the workload's state machine. Each request waits for its reply or the workload's
-/// timeout and goes through Maelstrom's error wrapper: timeouts and indefinite codes are
-/// `info` (or `fail` for idempotent requests), definite codes are `fail`, a reply that
-/// breaks the closed schema is an exception `info`.
-pub fn perform(
-    workload: &dyn Workload,
-    client: &mut Client,
-    node: &str,
-    invocation: &Invocation,
-    options: &TestOptions,
-) -> Completion {
-    let timeout = workload.rpc_timeout(options);
-    let mut step = workload.operation(invocation, &mut client.session);
-    loop {
-        let rpc = match step {
-            Step::Done(completion) => return completion,
-            Step::Rpc(rpc) => rpc,
-        };
-        let Value::Object(request) = rpc.body else {
-            return Completion::exception(
-                invocation,
-                "internal",
-                "request is not an object".into(),
-                Value::Null,
-            );
-        };
-        let sent = request.clone();
-        let reply = match client.rpc(node, request, timeout) {
-            Ok(reply) => reply,
-            Err(error) => return rpc_failure(workload, invocation, rpc.idempotent, error),
-        };
-        if let Err(errors) = rpc.reply.check(&reply) {
-            return malformed_reply(invocation, sent, reply, rpc.reply, errors);
-        }
-        step = (rpc.then)(reply, &mut client.session);
     }
 }
 
