@@ -58,6 +58,8 @@ pub enum NodeEvent {
         node: usize,
         /// The line.
         line: String,
+        /// The line parsed as upstream parses it, or the rule it breaks.
+        parsed: Result<crate::wire::Printed, String>,
         /// When it was read.
         read_at: Duration,
     },
@@ -97,8 +99,10 @@ pub enum NodeEvent {
 /// How much of a node's output may be read ahead of the run's core, counting what the
 /// core holds back for room in the network: past it the reader stops, the pipe fills,
 /// and the node waits on its own stdout, as on a full socket buffer. One line of any
-/// length (up to [`MAX_LINE_BYTES`]) is always let through.
-pub const READ_AHEAD: usize = 1 << 20;
+/// length (up to [`MAX_LINE_BYTES`]) is always let through. Small, about a pipe's worth:
+/// the core takes every node's lines in the order they were read, so what one flooding
+/// node has read ahead is what a reply from any other node may wait behind.
+pub const READ_AHEAD: usize = 64 << 10;
 
 /// The reader's share of [`READ_AHEAD`]: bytes sent to the core and not yet routed, and
 /// bytes the core holds back.
@@ -411,28 +415,33 @@ fn write_stdin(
     io: &NodeIo,
     stall: Duration,
 ) {
-    let mut stdin = Some(stdin);
+    let mut stdin = Some(std::io::BufWriter::with_capacity(64 << 10, stdin));
     let mut free = Duration::ZERO;
-    for (mut line, due) in lines {
-        if !stall.is_zero() {
-            std::thread::sleep(stall);
-        }
-        io.health.record(
-            Measure::Delivery,
-            io.clock.now().saturating_sub(due.max(free)),
-        );
-        let bytes = line.len();
-        if let Some(pipe) = stdin.as_mut() {
-            line.push('\n');
-            if pipe
-                .write_all(line.as_bytes())
-                .and_then(|()| pipe.flush())
-                .is_err()
-            {
-                stdin = None;
+    // Everything waiting is written, flushed, and acknowledged at once.
+    while let Ok(first) = lines.recv() {
+        let mut bytes = 0;
+        let mut next = Some(first);
+        while let Some((mut line, due)) = next {
+            if !stall.is_zero() {
+                std::thread::sleep(stall);
             }
+            io.health.record(
+                Measure::Delivery,
+                io.clock.now().saturating_sub(due.max(free)),
+            );
+            bytes += line.len();
+            if let Some(pipe) = stdin.as_mut() {
+                line.push('\n');
+                if pipe.write_all(line.as_bytes()).is_err() {
+                    stdin = None;
+                }
+            }
+            free = io.clock.now();
+            next = lines.try_recv().ok();
         }
-        free = io.clock.now();
+        if stdin.as_mut().is_some_and(|pipe| pipe.flush().is_err()) {
+            stdin = None;
+        }
         if io.events.send(NodeEvent::Written { node, bytes }).is_err() {
             return;
         }
@@ -471,11 +480,13 @@ fn read_stdout(node: usize, stdout: std::process::ChildStdout, io: &NodeIo, gate
         if !gate.admit(line.len()) {
             return;
         }
+        let parsed = crate::wire::parse_line(&line);
         if io
             .events
             .send(NodeEvent::Line {
                 node,
                 line,
+                parsed,
                 read_at,
             })
             .is_err()

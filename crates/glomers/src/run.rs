@@ -33,14 +33,16 @@ use std::time::Duration;
 /// How much the core may have handed a node's stdin writer that is not yet written before
 /// deliveries to that node pause (its queue then grows instead, and counts against its
 /// senders' backlogs): a node that stops reading its stdin holds back its own deliveries,
-/// as a full pipe does, and the workbench's memory stays bounded.
-const WRITE_AHEAD: usize = 1 << 20;
+/// as a full pipe does, and the workbench's memory stays bounded. About a pipe's worth:
+/// 16 KiB routed a third fewer messages under a flood, 1 MiB made clients' requests wait
+/// behind a megabyte of it (docs/performance.md).
+const WRITE_AHEAD: usize = 64 << 10;
 /// How long teardown waits for killed nodes to be gone.
 const STOP_WAIT: Duration = Duration::from_secs(5);
 /// The longest the core sleeps without looking at the clock.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
 /// Events handled in one go before the machine is advanced again.
-const EVENT_BATCH: usize = 1024;
+const EVENT_BATCH: usize = 256;
 
 /// What a run produced.
 pub struct RunReport {
@@ -334,13 +336,17 @@ impl Core<'_> {
             let sleep = wake.map_or(MAX_SLEEP, |at| at.saturating_sub(now).min(MAX_SLEEP));
             match self.events.recv_timeout(sleep) {
                 Ok(event) => {
-                    self.handle(model, event);
+                    // Everything waiting is handled at one instant, after what was due.
+                    let now = self.clock.now();
+                    model.advance(now);
+                    self.handle(model, event, now);
                     for _ in 0..EVENT_BATCH {
                         let Ok(event) = self.events.try_recv() else {
                             break;
                         };
-                        self.handle(model, event);
+                        self.handle(model, event, now);
                     }
+                    self.flush(model, now);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -442,28 +448,28 @@ impl Core<'_> {
         }
     }
 
-    fn handle(&mut self, model: &mut RunModel, event: NodeEvent) {
-        let now = self.clock.now();
-        model.advance(now);
-        let id = |node: usize| self.options.nodes.get(node).cloned().unwrap_or_default();
+    fn handle(&mut self, model: &mut RunModel, event: NodeEvent, now: Duration) {
+        let options = self.options;
+        let id = |node: usize| options.nodes.get(node).map_or("", String::as_str);
         match event {
             NodeEvent::Line {
                 node,
                 line,
+                parsed,
                 read_at,
             } => {
                 let name = id(node);
-                model.node_printed(&name, &line, now);
+                model.node_printed_parsed(name, &line, parsed, now);
                 self.health
                     .record(Measure::StdoutRouting, now.saturating_sub(read_at));
-                let held = model.held_bytes(&name);
+                let held = model.held_bytes(name);
                 self.held[node] = held;
                 if let Some(process) = self.nodes.get(node) {
                     process.gate().routed(line.len(), held);
                 }
             }
             NodeEvent::TooLong { node, excerpt } => model.fail(RunError::BadOutput {
-                node: id(node),
+                node: id(node).to_owned(),
                 line: excerpt,
                 rule: format!(
                     "line-too-long: a message is one line of at most {MAX_LINE_BYTES} bytes; \
@@ -473,7 +479,7 @@ impl Core<'_> {
             NodeEvent::StdoutClosed { node, at } => {
                 if !self.stopping {
                     self.closed_stdout.push(ClosedStdout {
-                        node: id(node),
+                        node: id(node).to_owned(),
                         at: at.as_secs_f64(),
                     });
                 }
@@ -485,7 +491,7 @@ impl Core<'_> {
                         RunError::Interrupted
                     } else {
                         RunError::NodeExited {
-                            node: id(node),
+                            node: id(node).to_owned(),
                             report,
                         }
                     });
@@ -495,12 +501,11 @@ impl Core<'_> {
                 self.unwritten[node] = self.unwritten[node].saturating_sub(bytes);
                 if self.paused[node] && self.unwritten[node] <= WRITE_AHEAD / 2 {
                     self.paused[node] = false;
-                    model.resume_deliveries(&id(node), now);
+                    model.resume_deliveries(id(node), now);
                 }
             }
             NodeEvent::Interrupted => model.fail(RunError::Interrupted),
         }
-        self.flush(model, now);
     }
 }
 

@@ -500,8 +500,24 @@ impl RunModel {
         if self.halted.contains(node) || !self.routing() {
             return;
         }
+        self.node_printed_parsed(node, line, crate::wire::parse_line(line), now);
+    }
+
+    /// [`RunModel::node_printed`] for a line its driver already parsed with
+    /// [`crate::wire::parse_line`] (a process driver parses on each node's reader thread,
+    /// so that parsing, the dearest step of routing, runs on every core).
+    pub fn node_printed_parsed(
+        &mut self,
+        node: &str,
+        line: &str,
+        parsed: Result<crate::wire::Printed, String>,
+        now: Duration,
+    ) {
+        if self.halted.contains(node) || !self.routing() {
+            return;
+        }
         self.now = self.now.max(now);
-        match crate::wire::parse_line(line) {
+        match parsed {
             Ok(printed) => {
                 let behind = self.held.contains_key(node);
                 if behind
