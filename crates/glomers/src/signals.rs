@@ -1,5 +1,6 @@
-//! How the parts of a run tell the orchestrator that something went wrong: a fatal error
-//! aborts the run (exit 255), a halted node is a warning carried into the results.
+//! Why a run stops short and what it warns about: its errors (exit 255, no results), the
+//! warnings carried into its results (halted nodes, closed stdouts), and how a signal
+//! interrupts the run in progress.
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
