@@ -50,7 +50,7 @@ pub fn analyze_dir(dir: &Path) -> Result<(Value, Validity), AnalyzeError> {
         .unwrap_or_else(|| serde_json::json!({"seed": options.seed, "halted-nodes": []}));
     store::write_json(&dir.join(files::RESULTS), &results)
         .map_err(|e| AnalyzeError::Io(dir.join(files::RESULTS), e))?;
-    store::write_plots(dir, &history, &options.workload)
+    store::write_plots(dir, &history, &options.workload, options.concurrency)
         .map_err(|e| AnalyzeError::Io(dir.join(files::LATENCY_RAW), e))?;
     let validity = Validity::of(&results["valid?"]);
     Ok((results, validity))

@@ -45,6 +45,7 @@ pub mod signals;
 pub mod sim;
 pub mod store;
 pub mod sweep;
+pub mod timeline;
 pub mod values;
 pub mod wire;
 pub mod workload;

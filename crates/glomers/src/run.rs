@@ -240,7 +240,7 @@ pub fn run_test(
     stored(
         errors,
         &dir.join(files::LATENCY_RAW),
-        store::write_plots(&dir, &history, workload.name()),
+        store::write_plots(&dir, &history, workload.name(), options.concurrency),
     );
     match &outcome {
         Ok(results) => {

@@ -27,6 +27,8 @@ pub mod files {
     pub const LATENCY_QUANTILES: &str = "latency-quantiles.svg";
     /// Operations per second.
     pub const RATE: &str = "rate.svg";
+    /// Each client operation over time, one lane per thread (a page to open in a browser).
+    pub const TIMELINE: &str = "timeline.html";
 }
 
 /// Creates `store/<workload>/<timestamp>/` and its `node-logs/`, and points `store/current`
@@ -120,10 +122,19 @@ pub fn write_json(path: &Path, value: &Value) -> io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Draws `latency-raw.svg`, `latency-quantiles.svg` and `rate.svg` for a history (each
-/// only when it has something to show).
-pub fn write_plots(dir: &Path, history: &[crate::history::Op], workload: &str) -> io::Result<()> {
+/// Draws `timeline.html`, and `latency-raw.svg`, `latency-quantiles.svg` and `rate.svg`
+/// for a history (each plot only when it has something to show).
+pub fn write_plots(
+    dir: &Path,
+    history: &[crate::history::Op],
+    workload: &str,
+    concurrency: usize,
+) -> io::Result<()> {
     use crate::plot;
+    std::fs::write(
+        dir.join(files::TIMELINE),
+        crate::timeline::timeline_html(history, concurrency, workload),
+    )?;
     let charts = [
         (files::LATENCY_RAW, plot::latency_raw_svg(history, workload)),
         (

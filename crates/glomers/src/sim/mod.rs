@@ -272,7 +272,12 @@ impl SimReport {
             std::io::BufWriter::new(std::fs::File::create(dir.join(files::MESSAGES))?);
         messages.write_all(&self.messages_jsonl())?;
         messages.flush()?;
-        store::write_plots(&dir, &self.history, &self.options.workload)?;
+        store::write_plots(
+            &dir,
+            &self.history,
+            &self.options.workload,
+            self.options.concurrency,
+        )?;
         match &self.outcome {
             Ok(results) => store::write_json(&dir.join(files::RESULTS), results)?,
             Err(error) => std::fs::write(
