@@ -336,7 +336,8 @@ impl Core<'_> {
             let sleep = wake.map_or(MAX_SLEEP, |at| at.saturating_sub(now).min(MAX_SLEEP));
             match self.events.recv_timeout(sleep) {
                 Ok(event) => {
-                    // Everything waiting is handled at one instant, after what was due.
+                    // Everything waiting is handled at one instant, after what was due;
+                    // the loop's next turn advances the machine and hands on what it made.
                     let now = self.clock.now();
                     model.advance(now);
                     self.handle(model, event, now);
@@ -346,7 +347,6 @@ impl Core<'_> {
                         };
                         self.handle(model, event, now);
                     }
-                    self.flush(model, now);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {

@@ -191,12 +191,10 @@ struct Worker {
 
 /// Where the run is.
 enum Phase {
-    /// Waiting for these nodes' `init_ok`; each failure, by node index. The first failing
-    /// node in node order is the one reported, once every node has answered or timed out,
-    /// as a process run reports it.
-    Init(BTreeSet<String>, BTreeMap<usize, RunError>),
-    /// Waiting for this many setup replies; failures by node index, as for init.
-    Setup(usize, BTreeMap<usize, RunError>),
+    /// Waiting for these nodes' `init_ok` (or their failure, see `start_failures`).
+    Init(BTreeSet<String>),
+    /// Waiting for this many setup replies.
+    Setup(usize),
     /// Clients at the global rate, the nemesis on its schedule.
     Main {
         cutoff: Duration,
@@ -234,6 +232,9 @@ pub struct RunModel {
     wakes: BinaryHeap<Reverse<(Duration, u64, Wake)>>,
     wake_seq: u64,
     phase: Phase,
+    /// Init and setup failures by node index: the first in node order is the one reported,
+    /// once every node has answered or timed out, as a process run reports it.
+    start_failures: BTreeMap<usize, RunError>,
     outcome: Option<Result<(), RunError>>,
     epoch: Duration,
     history: Vec<Op>,
@@ -282,7 +283,8 @@ impl RunModel {
             nemesis_rng: streams.nemesis,
             wakes: BinaryHeap::new(),
             wake_seq: 0,
-            phase: Phase::Init(options.nodes.iter().cloned().collect(), BTreeMap::new()),
+            phase: Phase::Init(options.nodes.iter().cloned().collect()),
+            start_failures: BTreeMap::new(),
             outcome: None,
             epoch: now,
             history: Vec::new(),
@@ -814,44 +816,48 @@ impl RunModel {
 
     /// `node`'s init is over, failed for `failure` if it did.
     fn init_answered(&mut self, node: &str, failure: Option<String>) {
-        let index = self.node_index(node);
-        if let Phase::Init(waiting, failures) = &mut self.phase {
+        if let Phase::Init(waiting) = &mut self.phase {
             waiting.remove(node);
-            if let Some(reason) = failure {
-                failures.insert(
-                    index,
-                    RunError::InitFailed {
-                        node: node.to_owned(),
-                        reason,
-                    },
-                );
-            }
+        }
+        if let Some(reason) = failure {
+            let error = RunError::InitFailed {
+                node: node.to_owned(),
+                reason,
+            };
+            self.start_failed(node, error);
         }
     }
 
     /// `node`'s setup is over, failed for `failure` if it did.
     fn setup_answered(&mut self, node: &str, failure: Option<String>) {
-        let index = self.node_index(node);
-        if let Phase::Setup(waiting, failures) = &mut self.phase {
+        if let Phase::Setup(waiting) = &mut self.phase {
             *waiting = waiting.saturating_sub(1);
-            if let Some(reason) = failure {
-                failures.insert(
-                    index,
-                    RunError::SetupFailed {
-                        node: node.to_owned(),
-                        reason,
-                    },
-                );
-            }
+        }
+        if let Some(reason) = failure {
+            let error = RunError::SetupFailed {
+                node: node.to_owned(),
+                reason,
+            };
+            self.start_failed(node, error);
         }
     }
 
-    fn node_index(&self, node: &str) -> usize {
-        self.options
-            .nodes
-            .iter()
-            .position(|n| n == node)
-            .unwrap_or(usize::MAX)
+    /// Notes `node`'s init or setup failure, to be reported once every node has answered.
+    fn start_failed(&mut self, node: &str, error: RunError) {
+        let index = self.options.nodes.iter().position(|n| n == node);
+        self.start_failures
+            .insert(index.unwrap_or(usize::MAX), error);
+    }
+
+    /// Ends the run with the first start failure in node order, if there is one.
+    fn fail_at_start(&mut self) -> bool {
+        match self.start_failures.pop_first() {
+            Some((_, error)) => {
+                self.fail(error);
+                true
+            }
+            None => false,
+        }
     }
 
     fn record(&mut self, kind: OpType, process: Process, f: &str, value: Value, now: Duration) {
@@ -1032,9 +1038,8 @@ impl RunModel {
     /// Moves the phases along at `now`. True if anything happened.
     fn step_phase(&mut self, now: Duration) -> bool {
         match &mut self.phase {
-            Phase::Init(waiting, failures) if waiting.is_empty() => {
-                if let Some((_, error)) = std::mem::take(failures).pop_first() {
-                    self.fail(error);
+            Phase::Init(waiting) if waiting.is_empty() => {
+                if self.fail_at_start() {
                     return true;
                 }
                 // The history's clock starts once every node is up, as upstream's relative
@@ -1043,9 +1048,8 @@ impl RunModel {
                 self.start_setup(now);
                 true
             }
-            Phase::Setup(0, failures) => {
-                if let Some((_, error)) = std::mem::take(failures).pop_first() {
-                    self.fail(error);
+            Phase::Setup(0) => {
+                if self.fail_at_start() {
                     return true;
                 }
                 self.start_main(now);
@@ -1069,12 +1073,15 @@ impl RunModel {
 
     fn start_setup(&mut self, now: Duration) {
         let mut waiting = 0;
-        let mut failures = BTreeMap::new();
-        for (index, node) in self.options.nodes.clone().into_iter().enumerate() {
+        for node in self.options.nodes.clone() {
             let setup = match self.workload.setup(&node, &self.options) {
                 Ok(setup) => setup,
                 Err(reason) => {
-                    failures.insert(index, RunError::SetupFailed { node, reason });
+                    let error = RunError::SetupFailed {
+                        node: node.clone(),
+                        reason,
+                    };
+                    self.start_failed(&node, error);
                     continue;
                 }
             };
@@ -1087,13 +1094,16 @@ impl RunModel {
             let client = self.open_client(Owner::Setup(node.clone(), setup));
             self.setup_clients.push(client.clone());
             if let Err(e) = self.call(&client, &node, body, timeout, now) {
-                let reason = e.to_string();
-                failures.insert(index, RunError::SetupFailed { node, reason });
+                let error = RunError::SetupFailed {
+                    node: node.clone(),
+                    reason: e.to_string(),
+                };
+                self.start_failed(&node, error);
                 continue;
             }
             waiting += 1;
         }
-        self.phase = Phase::Setup(waiting, failures);
+        self.phase = Phase::Setup(waiting);
     }
 
     fn start_main(&mut self, now: Duration) {
