@@ -407,7 +407,8 @@ pub fn rate_svg(history: &[Op], title: &str) -> Option<String> {
     Some(frame.finish())
 }
 
-fn escape(text: &str) -> String {
+/// Text made safe inside SVG or HTML elements.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

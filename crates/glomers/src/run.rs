@@ -147,7 +147,6 @@ pub fn run_test(
         unwritten: vec![0; options.nodes.len()],
         paused: vec![false; options.nodes.len()],
         held: vec![0; options.nodes.len()],
-        exited: vec![false; options.nodes.len()],
         closed_stdout: Vec::new(),
         halts_warned: 0,
         failed_at: None,
@@ -293,7 +292,6 @@ struct Core<'a> {
     paused: Vec<bool>,
     /// The bytes of each node's output the machine held back, as its reader last heard.
     held: Vec<usize>,
-    exited: Vec<bool>,
     closed_stdout: Vec<ClosedStdout>,
     /// Halts already warned about.
     halts_warned: usize,
@@ -324,7 +322,8 @@ impl Core<'_> {
                 outcome = Some(self.teardown(model));
                 stop_by = now + STOP_WAIT;
             }
-            if self.stopping && (self.exited.iter().all(|e| *e) || now >= stop_by) {
+            if self.stopping && (self.nodes.iter().all(|n| n.exited().is_some()) || now >= stop_by)
+            {
                 break;
             }
             let wake = if self.stopping {
@@ -485,7 +484,6 @@ impl Core<'_> {
                 }
             }
             NodeEvent::Exited { node, report } => {
-                self.exited[node] = true;
                 if !self.stopping {
                     model.fail(if self.signals.is_interrupted() {
                         RunError::Interrupted

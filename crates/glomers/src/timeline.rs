@@ -109,16 +109,9 @@ pub fn timeline_html(history: &[Op], concurrency: usize, title: &str) -> String 
     });
     // Inside a <script> element only "</" can end it early; JSON allows "<\/".
     let data = data.to_string().replace("</", "<\\/");
-    PAGE.replace("{{TITLE}}", &escape(title))
+    PAGE.replace("{{TITLE}}", &crate::plot::escape(title))
         .replace("{{COUNT}}", &bars.len().to_string())
         .replace("{{DATA}}", &data)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 const PAGE: &str = r##"<!DOCTYPE html>
