@@ -50,8 +50,16 @@ pub fn analyze_dir(dir: &Path) -> Result<(Value, Validity), AnalyzeError> {
         .unwrap_or_else(|| serde_json::json!({"seed": options.seed, "halted-nodes": []}));
     store::write_json(&dir.join(files::RESULTS), &results)
         .map_err(|e| AnalyzeError::Io(dir.join(files::RESULTS), e))?;
-    store::write_plots(dir, &history, &options.workload, options.concurrency)
-        .map_err(|e| AnalyzeError::Io(dir.join(files::LATENCY_RAW), e))?;
+    let reproduce = results["glomers"]["replay"]
+        .as_str()
+        .map_or_else(|| options.command_line(), str::to_owned);
+    let record = store::RunRecord {
+        options: &options,
+        history: &history,
+        outcome: Ok(&results),
+        reproduce,
+    };
+    store::write_pages(dir, &record).map_err(|e| AnalyzeError::Io(dir.join(files::REPORT), e))?;
     let validity = Validity::of(&results["valid?"]);
     Ok((results, validity))
 }

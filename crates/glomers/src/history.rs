@@ -157,7 +157,9 @@ pub fn pair_client_ops(history: &[Op]) -> Vec<(usize, Option<usize>)> {
 /// Writes `history.jsonl` (one op per line) and `history.txt`.
 pub fn write_history(dir: &Path, history: &[Op]) -> io::Result<()> {
     let mut jsonl = io::BufWriter::new(std::fs::File::create(dir.join("history.jsonl"))?);
-    let mut txt = io::BufWriter::new(std::fs::File::create(dir.join("history.txt"))?);
+    let mut txt = io::BufWriter::new(std::fs::File::create(
+        dir.join(crate::store::files::HISTORY_TEXT),
+    )?);
     for op in history {
         serde_json::to_writer(&mut jsonl, op)?;
         jsonl.write_all(b"\n")?;

@@ -10,14 +10,17 @@
 //! | one run, start to verdict | [`run`] |
 //! | node processes | [`process`] |
 //! | the network model, as a state machine on passed-in time | [`model`] |
-//! | the process run's network: the model behind a lock, threads, journal | [`net`] |
+//! | the process driver: one core thread on the run model, I/O threads per node | [`run`], [`process`] |
+//! | the network journal on disk | [`journal`] |
 //! | what a printed line becomes on the wire | [`wire`] |
 //! | partitions | [`nemesis`] |
-//! | the synchronous client and response schemas | [`client`] |
+//! | client ids and response schemas | [`client`] |
 //! | workloads (generator, client, checker each) | [`workload`] |
 //! | generic checkers | [`checker`] |
 //! | transactional anomalies (Elle) | [`elle`] |
 //! | the store layout | [`store`] |
+//! | the pages of a run: report, message diagram, timeline | [`pages`] |
+//! | `glomers serve`: the store over HTTP on loopback | [`serve`] |
 //! | the workbench's own lateness (self-health) | [`health`] |
 //! | the challenge suite | [`challenge`] |
 
@@ -34,18 +37,19 @@ pub mod misbehave;
 pub mod model;
 pub mod nemesis;
 pub mod options;
+pub mod pages;
 pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod serve;
 pub mod services;
 pub mod signals;
 pub mod sim;
 pub mod store;
 pub mod sweep;
-pub mod timeline;
 pub mod values;
 pub mod wire;
 pub mod workload;

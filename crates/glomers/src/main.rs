@@ -50,6 +50,16 @@ enum Command {
         #[arg(long, default_value = "store")]
         store: PathBuf,
     },
+    /// Serve the store to a browser on this machine: every run, newest first, each with its
+    /// report (`maelstrom serve`).
+    Serve {
+        /// The port on 127.0.0.1.
+        #[arg(long, short = 'p', default_value_t = 8080)]
+        port: u16,
+        /// Where runs are stored.
+        #[arg(long, default_value = "store")]
+        store: PathBuf,
+    },
     /// Run the 3d broadcast command across values of a node tuning variable and write a
     /// markdown page with a table and an SVG chart.
     Sweep {
@@ -117,6 +127,7 @@ fn main() -> ExitCode {
             };
             challenges(&ids, &seeds, sim, &store)
         }
+        Command::Serve { port, store } => serve(&store, port),
         Command::Sweep {
             var,
             values,
@@ -175,6 +186,24 @@ fn analyze(dir: PathBuf) -> u8 {
         }
         Err(e) => {
             eprintln!("glomers analyze: {e}");
+            255
+        }
+    }
+}
+
+fn serve(store: &std::path::Path, port: u16) -> u8 {
+    match glomers::serve::Server::bind(store, port) {
+        Ok(server) => {
+            println!(
+                "Serving {} at http://127.0.0.1:{}/ (Ctrl-C stops)",
+                store.display(),
+                server.port()
+            );
+            server.run();
+            0
+        }
+        Err(e) => {
+            eprintln!("glomers serve: {e}");
             255
         }
     }

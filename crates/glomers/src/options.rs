@@ -230,6 +230,88 @@ impl TestOptions {
     pub fn partitions(&self) -> bool {
         self.nemesis.contains("partition")
     }
+
+    /// The `glomers test` arguments that give these options again (the report page's
+    /// reproduce line): the same seed gives the same operations and faults at the same times.
+    pub fn command_words(&self) -> Vec<String> {
+        let mut words: Vec<String> = ["-w", &self.workload, "--bin"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        words.push(self.bin.display().to_string());
+        let mut flag = |name: &str, value: String| {
+            words.push(format!("--{name}"));
+            words.push(value);
+        };
+        let numbered = (0..self.nodes.len()).all(|i| self.nodes[i] == format!("n{i}"));
+        if numbered {
+            flag("node-count", self.nodes.len().to_string());
+        } else {
+            flag("nodes", self.nodes.join(","));
+        }
+        flag("concurrency", self.concurrency.to_string());
+        flag("rate", self.rate.to_string());
+        flag("time-limit", self.time_limit.to_string());
+        if self.latency.mean > 0 {
+            flag("latency", self.latency.mean.to_string());
+        }
+        if self.latency.dist != LatencyDist::Constant {
+            let dist = serde_json::to_value(self.latency.dist).unwrap_or_default();
+            flag("latency-dist", dist.as_str().unwrap_or_default().to_owned());
+        }
+        if !self.nemesis.is_empty() {
+            let nemesis: Vec<&str> = self.nemesis.iter().map(String::as_str).collect();
+            flag("nemesis", nemesis.join(","));
+            flag("nemesis-interval", self.nemesis_interval.to_string());
+        }
+        match self.availability {
+            Some(Availability::Total(_)) => flag("availability", "total".into()),
+            Some(Availability::Fraction(x)) => flag("availability", x.to_string()),
+            None => {}
+        }
+        if self.workload.starts_with("txn") {
+            flag("consistency-models", self.consistency_models.join(","));
+            flag("max-txn-length", self.max_txn_length.to_string());
+            flag("max-writes-per-key", self.max_writes_per_key.to_string());
+        }
+        if let Some(keys) = self.key_count {
+            flag("key-count", keys.to_string());
+        }
+        if self.workload == "broadcast" {
+            flag("topology", self.topology.clone());
+        }
+        flag("seed", self.seed.to_string());
+        for (on, name) in [
+            (self.log_stderr, "--log-stderr"),
+            (self.log_net_send, "--log-net-send"),
+            (self.log_net_recv, "--log-net-recv"),
+        ] {
+            if on {
+                words.push(name.into());
+            }
+        }
+        words.extend(self.args.iter().cloned());
+        words
+    }
+
+    /// [`TestOptions::command_words`] as one line a shell takes.
+    pub fn command_line(&self) -> String {
+        let quoted: Vec<String> = self.command_words().iter().map(|w| shell_word(w)).collect();
+        format!("glomers test {}", quoted.join(" "))
+    }
+}
+
+/// `word` as a shell reads it back: bare when it is plain, in single quotes otherwise.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./,:=+@".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// A bad command line: exit 254.
@@ -560,6 +642,81 @@ mod tests {
         assert!(parse(&["--bin", "x", "--node-count", "256"]).is_ok());
         let dir = parse(&["--bin", "/tmp"]).unwrap_err();
         assert!(dir.contains("is a directory"), "{dir}");
+    }
+
+    #[test]
+    fn the_command_line_gives_the_same_options_back() {
+        let argvs: [&[&str]; 3] = [
+            &[
+                "--bin",
+                "/bin/true",
+                "-w",
+                "broadcast",
+                "--node-count",
+                "5",
+                "--rate",
+                "10",
+                "--nemesis",
+                "partition",
+                "--nemesis-interval",
+                "1/2",
+                "--topology",
+                "tree",
+                "--latency",
+                "100",
+                "--latency-dist",
+                "exponential",
+                "--seed",
+                "3",
+                "--log-stderr",
+                "broadcast-once",
+                "it's",
+            ],
+            &[
+                "--bin",
+                "/bin/true",
+                "-w",
+                "txn-rw-register",
+                "--nodes",
+                "a,b",
+                "--concurrency",
+                "2n",
+                "--availability",
+                "0.99",
+                "--consistency-models",
+                "read-committed",
+                "--key-count",
+                "3",
+                "--max-txn-length",
+                "2",
+            ],
+            &[
+                "--bin",
+                "/bin/true",
+                "-w",
+                "kafka",
+                "--availability",
+                "total",
+                "--time-limit",
+                "5",
+            ],
+        ];
+        for argv in argvs {
+            let o = parse(argv).unwrap();
+            let words = o.command_words();
+            let again = parse(&words.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+            assert_eq!(again, o, "{words:?}");
+        }
+        let o = parse(argvs[0]).unwrap();
+        let line = o.command_line();
+        assert!(line.starts_with(&format!(
+            "glomers test -w broadcast --bin {} ",
+            o.bin.display()
+        )));
+        assert!(
+            line.ends_with(" --log-stderr broadcast-once 'it'\\''s'"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -236,11 +236,6 @@ pub fn run_test(
         &dir.join(files::HISTORY),
         write_history(&dir, &history),
     );
-    stored(
-        errors,
-        &dir.join(files::LATENCY_RAW),
-        store::write_plots(&dir, &history, workload.name(), options.concurrency),
-    );
     match &outcome {
         Ok(results) => {
             let path = dir.join(files::RESULTS);
@@ -262,6 +257,20 @@ pub fn run_test(
             stored(errors, &path, std::fs::write(&path, text));
         }
     }
+    let crash = outcome.as_ref().err().map(ToString::to_string);
+    let record = store::RunRecord {
+        options,
+        history: &history,
+        outcome: outcome
+            .as_ref()
+            .map_err(|_| crash.as_deref().unwrap_or_default()),
+        reproduce: options.command_line(),
+    };
+    stored(
+        errors,
+        &dir.join(files::REPORT),
+        store::write_pages(&dir, &record),
+    );
     stored(
         errors,
         &store_root.join("latest"),

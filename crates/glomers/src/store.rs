@@ -2,6 +2,8 @@
 //! (jepsen-io/jepsen, `jepsen/src/jepsen/store.clj`, `path` and `update-symlinks!`).
 
 use crate::checker::{NetEvent, NetTally};
+use crate::history::Op;
+use crate::options::TestOptions;
 use serde_json::Value;
 use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ pub mod files {
     pub const RESULTS: &str = "results.json";
     /// One operation per line.
     pub const HISTORY: &str = "history.jsonl";
+    /// The history as upstream's `history.txt` prints it.
+    pub const HISTORY_TEXT: &str = "history.txt";
     /// The network journal.
     pub const MESSAGES: &str = "messages.jsonl";
     /// Per-node stderr logs.
@@ -29,6 +33,10 @@ pub mod files {
     pub const RATE: &str = "rate.svg";
     /// Each client operation over time, one lane per thread (a page to open in a browser).
     pub const TIMELINE: &str = "timeline.html";
+    /// The messages as a diagram (a page).
+    pub const MESSAGES_DIAGRAM: &str = "messages.html";
+    /// The report of the run (a page): verdict, failures drawn, links to the rest.
+    pub const REPORT: &str = "index.html";
 }
 
 /// Creates `store/<workload>/<timestamp>/` and its `node-logs/`, and points `store/current`
@@ -122,19 +130,45 @@ pub fn write_json(path: &Path, value: &Value) -> io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Draws `timeline.html`, and `latency-raw.svg`, `latency-quantiles.svg` and `rate.svg`
-/// for a history (each plot only when it has something to show).
-pub fn write_plots(
-    dir: &Path,
-    history: &[crate::history::Op],
-    workload: &str,
-    concurrency: usize,
-) -> io::Result<()> {
+/// What the pages of a run are drawn from.
+pub struct RunRecord<'a> {
+    /// The run's options.
+    pub options: &'a TestOptions,
+    /// Its history.
+    pub history: &'a [Op],
+    /// Its results, or why it crashed.
+    pub outcome: Result<&'a Value, &'a str>,
+    /// The command that runs it again.
+    pub reproduce: String,
+}
+
+/// Draws the pages of the run in `dir` from its record and its journal: `timeline.html`,
+/// `messages.html`, the SVG plots (each only when it has something to show), and last the
+/// report `index.html`, which links whatever the directory holds.
+pub fn write_pages(dir: &Path, run: &RunRecord) -> io::Result<()> {
+    use crate::pages::{messages::Diagram, report, timeline};
     use crate::plot;
+    let workload = run.options.workload.as_str();
+    let history = run.history;
+    // A run reached through `latest` is named by its own directory.
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let title = match real.file_name() {
+        Some(name) => format!("{workload} {}", name.to_string_lossy()),
+        None => workload.to_owned(),
+    };
     std::fs::write(
         dir.join(files::TIMELINE),
-        crate::timeline::timeline_html(history, concurrency, workload),
+        timeline::timeline_html(history, run.options.concurrency, &title),
     )?;
+    let journal = dir.join(files::MESSAGES);
+    if journal.is_file() {
+        let mut diagram = Diagram::new(&run.options.nodes);
+        diagram.read_journal(&journal)?;
+        std::fs::write(
+            dir.join(files::MESSAGES_DIAGRAM),
+            diagram.html(history, &title),
+        )?;
+    }
     let charts = [
         (files::LATENCY_RAW, plot::latency_raw_svg(history, workload)),
         (
@@ -148,7 +182,46 @@ pub fn write_plots(
             std::fs::write(dir.join(name), svg)?;
         }
     }
-    Ok(())
+    let mut links = Vec::new();
+    for (what, name) in [
+        ("the messages, as a diagram", files::MESSAGES_DIAGRAM),
+        ("each client operation over time", files::TIMELINE),
+        ("every operation's latency", files::LATENCY_RAW),
+        ("latency quantiles over time", files::LATENCY_QUANTILES),
+        ("operations per second", files::RATE),
+        ("the checkers' results", files::RESULTS),
+        ("why the run crashed", files::ERROR),
+        ("the history, one operation per line", files::HISTORY),
+        ("the history as text", files::HISTORY_TEXT),
+        ("the network journal", files::MESSAGES),
+        ("the run's options", files::TEST),
+    ] {
+        if dir.join(name).is_file() {
+            links.push((what.to_owned(), name.to_owned()));
+        }
+    }
+    let mut logs: Vec<String> = std::fs::read_dir(dir.join(files::NODE_LOGS))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    logs.sort_by_key(|name| (name.len(), name.clone()));
+    for log in logs {
+        links.push((
+            "a node's stderr".to_owned(),
+            format!("{}/{log}", files::NODE_LOGS),
+        ));
+    }
+    let page = report::RunPage {
+        title,
+        options: run.options,
+        history,
+        outcome: run.outcome,
+        reproduce: run.reproduce.clone(),
+        links,
+    };
+    std::fs::write(dir.join(files::REPORT), report::report_html(&page))
 }
 
 #[cfg(test)]

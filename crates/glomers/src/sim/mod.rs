@@ -272,14 +272,14 @@ impl SimReport {
             std::io::BufWriter::new(std::fs::File::create(dir.join(files::MESSAGES))?);
         messages.write_all(&self.messages_jsonl())?;
         messages.flush()?;
-        store::write_plots(
-            &dir,
-            &self.history,
-            &self.options.workload,
-            self.options.concurrency,
-        )?;
         match &self.outcome {
-            Ok(results) => store::write_json(&dir.join(files::RESULTS), results)?,
+            Ok(results) => {
+                // `glomers analyze` keeps this, so that a re-drawn report still names the
+                // simulation that replays it.
+                let mut results = results.clone();
+                results["glomers"]["replay"] = Value::from(self.replay.clone());
+                store::write_json(&dir.join(files::RESULTS), &results)?
+            }
             Err(error) => std::fs::write(
                 dir.join(files::ERROR),
                 format!(
@@ -294,6 +294,19 @@ impl SimReport {
                 ),
             )?,
         }
+        let crash = self.outcome.as_ref().err().map(ToString::to_string);
+        store::write_pages(
+            &dir,
+            &store::RunRecord {
+                options: &self.options,
+                history: &self.history,
+                outcome: self
+                    .outcome
+                    .as_ref()
+                    .map_err(|_| crash.as_deref().unwrap_or_default()),
+                reproduce: self.replay.clone(),
+            },
+        )?;
         store::mark_latest(store_root, &self.options.workload, &dir)?;
         Ok(dir)
     }

@@ -10,7 +10,9 @@
 //! timeouts would otherwise have more lanes than a screen has pixels. The process is in
 //! each bar's details.
 
+use super::{compact, partitions, script_json, AXIS_JS};
 use crate::history::{Op, OpType, Process};
+use crate::plot::escape;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -64,40 +66,6 @@ fn bars(history: &[Op], concurrency: usize) -> Vec<Value> {
     bars
 }
 
-/// The intervals a partition was in force: from each `start-partition` completion to the
-/// next `stop-partition`, with what it isolated.
-fn partitions(history: &[Op]) -> Vec<Value> {
-    let mut bands = Vec::new();
-    let mut started: Option<(f64, String)> = None;
-    let end = history.last().map_or(0.0, |op| op.time as f64 / 1e6);
-    for op in history.iter().filter(|op| op.process == Process::NEMESIS) {
-        let at = op.time as f64 / 1e6;
-        match op.f.as_str() {
-            "start-partition" if op.value.is_array() => {
-                started = Some((at, compact(&op.value[1])));
-            }
-            "stop-partition" => {
-                if let Some((from, what)) = started.take() {
-                    bands.push(json!([from, at, what]));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some((from, what)) = started {
-        bands.push(json!([from, end, what]));
-    }
-    bands
-}
-
-fn compact(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// The page for `history`, run with `concurrency` client threads; `title` heads it.
 pub fn timeline_html(history: &[Op], concurrency: usize, title: &str) -> String {
     let bars = bars(history, concurrency);
@@ -107,11 +75,10 @@ pub fn timeline_html(history: &[Op], concurrency: usize, title: &str) -> String 
         "bars": bars,
         "partitions": partitions(history),
     });
-    // Inside a <script> element only "</" can end it early; JSON allows "<\/".
-    let data = data.to_string().replace("</", "<\\/");
-    PAGE.replace("{{TITLE}}", &crate::plot::escape(title))
+    PAGE.replace("{{TITLE}}", &escape(title))
         .replace("{{COUNT}}", &bars.len().to_string())
-        .replace("{{DATA}}", &data)
+        .replace("{{AXIS}}", AXIS_JS)
+        .replace("{{DATA}}", &script_json(&data))
 }
 
 const PAGE: &str = r##"<!DOCTYPE html>
@@ -138,6 +105,7 @@ canvas { display: block; cursor: grab; }
 <main id="timeline" data-operations="{{COUNT}}"><canvas id="c"></canvas></main>
 <div id="tip"></div>
 <script type="application/json" id="data">{{DATA}}</script>
+<script>{{AXIS}}</script>
 <script>
 "use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
@@ -147,7 +115,8 @@ const tip = document.getElementById("tip");
 const LEFT = 70, TOP = 24, LANE = Math.max(6, Math.min(22, 600 / data.lanes));
 let end = 1;
 for (const b of data.bars) end = Math.max(end, b[2]);
-let t0 = 0, t1 = end * 1.01;
+const axis = timeAxis(canvas, LEFT, 10, end, draw);
+const x = axis.x;
 const byLane = [];
 for (const b of data.bars) (byLane[b[0]] = byLane[b[0]] || []).push(b);
 function size() {
@@ -155,25 +124,19 @@ function size() {
   canvas.height = TOP + data.lanes * LANE + 30;
   draw();
 }
-const x = t => LEFT + (t - t0) / (t1 - t0) * (canvas.width - LEFT - 10);
 function draw() {
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const bottom = TOP + data.lanes * LANE;
   ctx.fillStyle = "#fcc";
   for (const p of data.partitions) ctx.fillRect(x(p[0]), TOP, Math.max(1, x(p[1]) - x(p[0])), bottom - TOP);
-  ctx.fillStyle = "#222"; ctx.font = "11px sans-serif";
-  const step = Math.pow(10, Math.floor(Math.log10((t1 - t0) / 5)));
-  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-    ctx.fillRect(x(t), bottom, 1, 5);
-    ctx.fillText((t / 1000).toFixed(step < 1000 ? 3 : 1) + " s", x(t) + 2, bottom + 16);
-  }
+  axis.ticks(ctx, bottom);
   let drawn = 0;
   for (let lane = 0; lane < data.lanes; lane++) {
     const y = TOP + lane * LANE;
     ctx.fillStyle = "#222";
     if (LANE >= 10) ctx.fillText("thread " + lane, 4, y + LANE - 4);
     for (const b of byLane[lane] || []) {
-      if (b[2] < t0 || b[1] > t1) continue;
+      if (b[2] < axis.t0 || b[1] > axis.t1) continue;
       ctx.fillStyle = colours[b[3]];
       ctx.fillRect(x(b[1]), y + 1, Math.max(1, x(b[2]) - x(b[1])), LANE - 2);
       drawn++;
@@ -184,33 +147,20 @@ function draw() {
 }
 function at(ev) {
   const lane = Math.floor((ev.offsetY - TOP) / LANE);
-  const t = t0 + (ev.offsetX - LEFT) / (canvas.width - LEFT - 10) * (t1 - t0);
-  const slack = 3 * (t1 - t0) / canvas.width;
+  const t = axis.time(ev.offsetX);
+  const slack = 3 * (axis.t1 - axis.t0) / canvas.width;
   for (const b of byLane[lane] || []) if (b[1] - slack <= t && t <= b[2] + slack) return b;
+  if (ev.offsetY > TOP && ev.offsetY < TOP + data.lanes * LANE)
+    for (const p of data.partitions) if (p[0] <= t && t <= p[1]) return p;
   return null;
 }
-let drag = null;
-canvas.addEventListener("wheel", ev => {
-  ev.preventDefault();
-  const t = t0 + (ev.offsetX - LEFT) / (canvas.width - LEFT - 10) * (t1 - t0);
-  const k = ev.deltaY > 0 ? 1.25 : 0.8;
-  t0 = t - (t - t0) * k; t1 = t + (t1 - t) * k; draw();
-}, { passive: false });
-canvas.addEventListener("mousedown", ev => { drag = [ev.offsetX, t0, t1]; });
-window.addEventListener("mouseup", () => { drag = null; });
-canvas.addEventListener("dblclick", () => { t0 = 0; t1 = end * 1.01; draw(); });
 canvas.addEventListener("mousemove", ev => {
-  if (drag) {
-    const dt = (ev.offsetX - drag[0]) / (canvas.width - LEFT - 10) * (drag[2] - drag[1]);
-    t0 = drag[1] - dt; t1 = drag[2] - dt; draw(); return;
-  }
+  if (axis.dragging(ev)) return;
   const b = at(ev);
-  if (!b) { tip.style.display = "none"; return; }
-  tip.textContent = `${b[5]} (${b[3]}), process ${b[4]}\n${b[1].toFixed(3)} -> ${b[2].toFixed(3)} ms (${(b[2] - b[1]).toFixed(3)} ms)` +
-    (b[6] ? `\nvalue: ${b[6]}` : "") + (b[7] ? `\nerror: ${b[7]}` : "");
-  tip.style.display = "block";
-  tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 540) + "px";
-  tip.style.top = (ev.clientY + 12) + "px";
+  if (!b) return showTip(tip, ev, null);
+  if (b.length === 4) return showTip(tip, ev, `partition (${b[2]}), ${(b[0] / 1000).toFixed(3)} s to ${(b[1] / 1000).toFixed(3)} s\n${b[3]}`);
+  showTip(tip, ev, `${b[5]} (${b[3]}), process ${b[4]}\n${b[1].toFixed(3)} -> ${b[2].toFixed(3)} ms (${(b[2] - b[1]).toFixed(3)} ms)` +
+    (b[6] ? `\nvalue: ${b[6]}` : "") + (b[7] ? `\nerror: ${b[7]}` : ""));
 });
 window.addEventListener("resize", size);
 size();
@@ -270,7 +220,7 @@ mod tests {
         assert_eq!(bars[2][3], "pending");
         assert_eq!(
             partitions(&history),
-            vec![json!([2.0, 6.0, r#"{"n0":["n1"]}"#])]
+            vec![json!([2.0, 6.0, "isolated", "n0 drops n1"])]
         );
         let page = timeline_html(&history, 2, "broadcast <3c>");
         assert!(page.contains(r#"data-operations="3""#));
