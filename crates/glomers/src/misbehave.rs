@@ -19,6 +19,8 @@
 //!   loop and answers reads from a plain `seq-kv` read (stale reads are allowed there);
 //! - `g-set-local`: a g-set whose nodes never share their elements (valid on one node only);
 //! - `lin-kv-proxy`: lin-kv requests forwarded to the lin-kv service (linearizable);
+//! - `lww-kv-proxy`: lin-kv requests forwarded to the lww-kv service (last write wins: its
+//!   reads may be stale, so the store is not linearizable);
 //! - `lin-kv-local`: lin-kv served from each node's own map (stale across nodes);
 //! - `list-append-local`: txn-list-append served from each node's own lists, each
 //!   transaction atomically (strict serializable on one node only);
@@ -181,7 +183,8 @@ pub struct Misbehave<M> {
 }
 
 impl<M: Mode> Misbehave<M> {
-    /// lin-kv requests: `lin-kv-proxy` forwards them to the lin-kv service (linearizable);
+    /// lin-kv requests: `lin-kv-proxy` forwards them to the lin-kv service (linearizable),
+    /// `lww-kv-proxy` to the lww-kv service (stale reads);
     /// `lin-kv-local` serves them from this node's own map (stale across nodes).
     fn lin_kv(
         &mut self,
@@ -190,8 +193,12 @@ impl<M: Mode> Misbehave<M> {
         msg_id: Option<u64>,
         request: Value,
     ) {
-        if self.mode == "lin-kv-proxy" {
-            ctx.rpc("lin-kv", &request, KV_TIMEOUT, Token::Relay { src, msg_id });
+        if let Some(service) = match self.mode.as_str() {
+            "lin-kv-proxy" => Some("lin-kv"),
+            "lww-kv-proxy" => Some("lww-kv"),
+            _ => None,
+        } {
+            ctx.rpc(service, &request, KV_TIMEOUT, Token::Relay { src, msg_id });
             return;
         }
         let key = request["key"].to_string();

@@ -164,6 +164,8 @@ canvas.addEventListener("mousemove", ev => {
 });
 window.addEventListener("resize", size);
 size();
+// When the page became usable, in ms since navigation began (measured by the docs).
+document.getElementById("timeline").dataset.readyMs = Math.round(performance.now());
 </script></body></html>
 "##;
 
