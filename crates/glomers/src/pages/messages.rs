@@ -17,9 +17,9 @@
 use super::{partitions, script_json, AXIS_JS};
 use crate::history::Op;
 use crate::plot::escape;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead};
 use std::path::Path;
@@ -77,6 +77,20 @@ struct JournalMessage<'a> {
 struct BodyType<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<&'a str>,
+}
+
+/// The page's data, as its script reads it.
+#[derive(Serialize)]
+struct DiagramData<'a> {
+    title: &'a str,
+    lanes: Vec<&'a str>,
+    endpoints: Vec<u8>,
+    types: &'a [String],
+    /// Source and destination lanes, sent and delivered (ms), type, journal entry.
+    messages: Vec<(usize, usize, f64, Option<f64>, usize, u64)>,
+    bodies: Vec<Option<&'a RawValue>>,
+    partitions: Vec<Value>,
+    sent: u64,
 }
 
 /// One arrow: lanes, send and delivery (ms), type, journal line of the send.
@@ -256,42 +270,35 @@ impl Diagram {
         for (at, &lane) in order.iter().enumerate() {
             position[lane] = at;
         }
-        let arrows: Vec<Value> = self
-            .arrows
-            .iter()
-            .map(|a| {
-                json!([
-                    position[a.src],
-                    position[a.dest],
-                    (a.sent * 1000.0).round() / 1000.0,
-                    a.delivered.map(|d| (d * 1000.0).round() / 1000.0),
-                    a.kind,
-                    a.line
-                ])
-            })
-            .collect();
-        let bodies: Vec<Value> = self
-            .bodies
-            .iter()
-            .map(|b| {
-                b.as_ref()
-                    .and_then(|b| serde_json::from_str(b.get()).ok())
-                    .unwrap_or(Value::Null)
-            })
-            .collect();
-        let data = json!({
-            "title": title,
-            "lanes": order.iter().map(|&l| &self.lane_names[l]).collect::<Vec<_>>(),
-            "endpoints": order
+        let ms = |t: f64| (t * 1000.0).round() / 1000.0;
+        // Serialized straight from the diagram: bodies go out as the journal had them,
+        // without a tree of values built for each.
+        let data = DiagramData {
+            title,
+            lanes: order.iter().map(|&l| self.lane_names[l].as_str()).collect(),
+            endpoints: order
                 .iter()
                 .map(|&l| endpoint(&self.lane_names[l], &self.nodes) as u8)
-                .collect::<Vec<_>>(),
-            "types": self.types,
-            "messages": arrows,
-            "bodies": bodies,
-            "partitions": partitions(history),
-            "sent": self.sent,
-        });
+                .collect(),
+            types: &self.types,
+            messages: self
+                .arrows
+                .iter()
+                .map(|a| {
+                    (
+                        position[a.src],
+                        position[a.dest],
+                        ms(a.sent),
+                        a.delivered.map(ms),
+                        a.kind,
+                        a.line,
+                    )
+                })
+                .collect(),
+            bodies: self.bodies.iter().map(Option::as_deref).collect(),
+            partitions: partitions(history),
+            sent: self.sent,
+        };
         let note = if self.cut_short {
             format!(
                 " (the first {} messages; the journal, messages.jsonl, holds more)",
@@ -502,6 +509,7 @@ document.getElementById("diagram").dataset.readyMs = Math.round(performance.now(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn line(seq: u64, ms: u64, kind: &str, id: u64, src: &str, dest: &str, body: &str) -> String {
         format!(

@@ -15,8 +15,10 @@ const AXIS_JS: &str = include_str!("axis.js");
 
 /// `value` as JSON that can sit inside a `<script>` element: there only `</` could end the
 /// element early, and JSON allows `<\/` for it.
-fn script_json(value: &Value) -> String {
-    value.to_string().replace("</", "<\\/")
+fn script_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|_| "null".into())
+        .replace("</", "<\\/")
 }
 
 /// A JSON value as one short line of text: strings bare, `null` empty.
