@@ -257,13 +257,10 @@ pub fn run_test(
             stored(errors, &path, std::fs::write(&path, text));
         }
     }
-    let crash = outcome.as_ref().err().map(ToString::to_string);
     let record = store::RunRecord {
         options,
         history: &history,
-        outcome: outcome
-            .as_ref()
-            .map_err(|_| crash.as_deref().unwrap_or_default()),
+        outcome: outcome.as_ref().map_err(ToString::to_string),
         reproduce: options.command_line(),
     };
     stored(

@@ -137,7 +137,7 @@ pub struct RunRecord<'a> {
     /// Its history.
     pub history: &'a [Op],
     /// Its results, or why it crashed.
-    pub outcome: Result<&'a Value, &'a str>,
+    pub outcome: Result<&'a Value, String>,
     /// The command that runs it again.
     pub reproduce: String,
 }
@@ -217,7 +217,7 @@ pub fn write_pages(dir: &Path, run: &RunRecord) -> io::Result<()> {
         title,
         options: run.options,
         history,
-        outcome: run.outcome,
+        outcome: run.outcome.as_ref().map(|r| *r).map_err(String::as_str),
         reproduce: run.reproduce.clone(),
         links,
     };

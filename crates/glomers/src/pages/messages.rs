@@ -14,7 +14,7 @@
 //! millions of messages still gives a page a browser opens (the page says how many it
 //! left out, and every message names its journal line).
 
-use super::{partitions, script_json, AXIS_JS};
+use super::{canvas_page, partitions, script_json, CanvasPage};
 use crate::history::Op;
 use crate::plot::escape;
 use serde::{Deserialize, Serialize};
@@ -313,31 +313,29 @@ impl Diagram {
         } else {
             String::new()
         };
-        PAGE.replace("{{TITLE}}", &escape(title))
-            .replace("{{COUNT}}", &self.arrows.len().to_string())
-            .replace("{{NOTE}}", &escape(&note))
-            .replace("{{AXIS}}", AXIS_JS)
-            .replace("{{DATA}}", &script_json(&data))
+        let count = self.arrows.len().to_string();
+        canvas_page(&CanvasPage {
+            title,
+            what: "messages",
+            style: STYLE,
+            header: &HEADER
+                .replace("{{COUNT}}", &count)
+                .replace("{{NOTE}}", &escape(&note)),
+            main: &MAIN.replace("{{COUNT}}", &count),
+            script: SCRIPT,
+            data: &script_json(&data),
+        })
     }
 }
 
-const PAGE: &str = r##"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{TITLE}}: messages</title>
-<style>
-body { font: 13px system-ui, sans-serif; margin: 0; color: #222; }
-header { padding: 6px 12px; border-bottom: 1px solid #ddd; line-height: 1.9; }
+/// The page's own style, header (after the title), main element and script.
+const STYLE: &str = r##"header { padding: 6px 12px; border-bottom: 1px solid #ddd; line-height: 1.9; }
 header label { margin-right: 10px; white-space: nowrap; cursor: pointer; }
 .key { display: inline-block; width: 14px; height: 4px; margin: 0 3px 2px 0; vertical-align: middle; }
-#tip { position: fixed; pointer-events: none; background: #fff; border: 1px solid #999;
-       padding: 4px 6px; max-width: 520px; white-space: pre-wrap; display: none;
-       font: 12px ui-monospace, monospace; }
 #body { margin: 0; padding: 8px 12px; border-top: 1px solid #ddd; white-space: pre-wrap;
         font: 12px ui-monospace, monospace; max-height: 40vh; overflow: auto; }
-canvas { display: block; cursor: grab; }
-</style></head>
-<body>
-<header><b>{{TITLE}}</b> <span id="summary">{{COUNT}} messages{{NOTE}}</span>,
+"##;
+const HEADER: &str = r##"<span id="summary">{{COUNT}} messages{{NOTE}}</span>,
 <span id="shown"></span> in view.
 <label>node <select id="node"><option value="-1">all</option></select></label>
 <label><input type="checkbox" id="between" checked> between nodes</label>
@@ -346,14 +344,11 @@ canvas { display: block; cursor: grab; }
 <span style="white-space:nowrap"><i class="key" style="background:#d22;height:10px;width:10px"></i>never delivered</span>
 <span style="white-space:nowrap"><i class="key" style="background:#fcc;height:10px"></i>partition</span>
 <span>wheel: zoom, drag: pan, double-click: all, click an arrow: its body</span><br>
-<span id="types"></span></header>
-<main id="diagram" data-messages="{{COUNT}}"><canvas id="c"></canvas></main>
+<span id="types"></span>"##;
+const MAIN: &str = r##"<main id="diagram" data-messages="{{COUNT}}"><canvas id="c"></canvas></main>
 <pre id="body">Click an arrow to see its message.</pre>
-<div id="tip"></div>
-<script type="application/json" id="data">{{DATA}}</script>
-<script>{{AXIS}}</script>
-<script>
-"use strict";
+"##;
+const SCRIPT: &str = r##""use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
 const canvas = document.getElementById("c"), ctx = canvas.getContext("2d");
 const tip = document.getElementById("tip"), bodyBox = document.getElementById("body");
@@ -503,7 +498,6 @@ window.addEventListener("resize", size);
 size();
 // When the page became usable, in ms since navigation began (measured by the docs).
 document.getElementById("diagram").dataset.readyMs = Math.round(performance.now());
-</script></body></html>
 "##;
 
 #[cfg(test)]

@@ -13,6 +13,55 @@ use serde_json::Value;
 /// The script both canvas pages share: a zoomable, pannable time axis and a tooltip.
 const AXIS_JS: &str = include_str!("axis.js");
 
+/// What a canvas page adds to the shell both share.
+struct CanvasPage<'a> {
+    /// The run's name.
+    title: &'a str,
+    /// What the page shows, after the title in the window's name.
+    what: &'a str,
+    /// Its own style rules.
+    style: &'a str,
+    /// The header after the title: counts, legend, controls (HTML).
+    header: &'a str,
+    /// The element that holds the canvas and the figures a test reads back (HTML).
+    main: &'a str,
+    /// The drawing script; it finds its data in `#data` and the axis in `timeAxis`.
+    script: &'a str,
+    /// The data, from [`script_json`].
+    data: &'a str,
+}
+
+/// The page: the shared shell (style, tooltip, the time-axis script) around `page`'s parts.
+fn canvas_page(page: &CanvasPage) -> String {
+    let title = crate::plot::escape(page.title);
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{title}: {what}</title>
+<style>
+body {{ font: 13px system-ui, sans-serif; margin: 0; color: #222; }}
+#tip {{ position: fixed; pointer-events: none; background: #fff; border: 1px solid #999;
+       padding: 4px 6px; max-width: 520px; white-space: pre-wrap; display: none;
+       font: 12px ui-monospace, monospace; }}
+canvas {{ display: block; cursor: grab; }}
+{style}</style></head>
+<body>
+<header><b>{title}</b> {header}</header>
+{main}<div id="tip"></div>
+<script type="application/json" id="data">{data}</script>
+<script>{AXIS_JS}</script>
+<script>
+{script}</script></body></html>
+"#,
+        what = page.what,
+        style = page.style,
+        header = page.header,
+        main = page.main,
+        data = page.data,
+        script = page.script,
+    )
+}
+
 /// `value` as JSON that can sit inside a `<script>` element: there only `</` could end the
 /// element early, and JSON allows `<\/` for it.
 fn script_json(value: &impl serde::Serialize) -> String {

@@ -10,9 +10,8 @@
 //! timeouts would otherwise have more lanes than a screen has pixels. The process is in
 //! each bar's details.
 
-use super::{compact, partitions, script_json, AXIS_JS};
+use super::{canvas_page, compact, partitions, script_json, CanvasPage};
 use crate::history::{Op, OpType, Process};
-use crate::plot::escape;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -75,39 +74,33 @@ pub fn timeline_html(history: &[Op], concurrency: usize, title: &str) -> String 
         "bars": bars,
         "partitions": partitions(history),
     });
-    PAGE.replace("{{TITLE}}", &escape(title))
-        .replace("{{COUNT}}", &bars.len().to_string())
-        .replace("{{AXIS}}", AXIS_JS)
-        .replace("{{DATA}}", &script_json(&data))
+    let count = bars.len().to_string();
+    canvas_page(&CanvasPage {
+        title,
+        what: "timeline",
+        style: STYLE,
+        header: &HEADER.replace("{{COUNT}}", &count),
+        main: &MAIN.replace("{{COUNT}}", &count),
+        script: SCRIPT,
+        data: &script_json(&data),
+    })
 }
 
-const PAGE: &str = r##"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{TITLE}}: timeline</title>
-<style>
-body { font: 13px system-ui, sans-serif; margin: 0; color: #222; }
-header { padding: 8px 12px; border-bottom: 1px solid #ddd; }
+/// The page's own style, header (after the title), main element and script.
+const STYLE: &str = r##"header { padding: 8px 12px; border-bottom: 1px solid #ddd; }
 header span { margin-right: 14px; }
 .key { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
-#tip { position: fixed; pointer-events: none; background: #fff; border: 1px solid #999;
-       padding: 4px 6px; max-width: 520px; white-space: pre-wrap; display: none;
-       font: 12px ui-monospace, monospace; }
-canvas { display: block; cursor: grab; }
-</style></head>
-<body>
-<header><b>{{TITLE}}</b> <span id="summary">{{COUNT}} operations</span>
+"##;
+const HEADER: &str = r##"<span id="summary">{{COUNT}} operations</span>
 <span><i class="key" style="background:#4a4"></i>ok</span>
 <span><i class="key" style="background:#d44"></i>fail</span>
 <span><i class="key" style="background:#e90"></i>info</span>
 <span><i class="key" style="background:#999"></i>never completed</span>
 <span><i class="key" style="background:#fcc"></i>partition</span>
-<span>wheel: zoom, drag: pan, double-click: all</span></header>
-<main id="timeline" data-operations="{{COUNT}}"><canvas id="c"></canvas></main>
-<div id="tip"></div>
-<script type="application/json" id="data">{{DATA}}</script>
-<script>{{AXIS}}</script>
-<script>
-"use strict";
+<span>wheel: zoom, drag: pan, double-click: all</span>"##;
+const MAIN: &str = r##"<main id="timeline" data-operations="{{COUNT}}"><canvas id="c"></canvas></main>
+"##;
+const SCRIPT: &str = r##""use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
 const colours = { ok: "#4a4", fail: "#d44", info: "#e90", pending: "#999" };
 const canvas = document.getElementById("c"), ctx = canvas.getContext("2d");
@@ -166,7 +159,6 @@ window.addEventListener("resize", size);
 size();
 // When the page became usable, in ms since navigation began (measured by the docs).
 document.getElementById("timeline").dataset.readyMs = Math.round(performance.now());
-</script></body></html>
 "##;
 
 #[cfg(test)]

@@ -294,16 +294,12 @@ impl SimReport {
                 ),
             )?,
         }
-        let crash = self.outcome.as_ref().err().map(ToString::to_string);
         store::write_pages(
             &dir,
             &store::RunRecord {
                 options: &self.options,
                 history: &self.history,
-                outcome: self
-                    .outcome
-                    .as_ref()
-                    .map_err(|_| crash.as_deref().unwrap_or_default()),
+                outcome: self.outcome.as_ref().map_err(ToString::to_string),
                 reproduce: self.replay.clone(),
             },
         )?;
