@@ -605,13 +605,10 @@ fn linearizability(key: &str, result: &Value, history: &[Op]) -> String {
                 bar.completed
                     .map(seconds)
                     .unwrap_or_else(|| "never (info)".into()),
-                if bar.completed.is_none() {
-                    ""
+                if bar.op.kind == OpType::Fail {
+                    ", failed"
                 } else {
-                    match bar.op.kind {
-                        OpType::Fail => ", failed",
-                        _ => "",
-                    }
+                    ""
                 }
             ))
         );
