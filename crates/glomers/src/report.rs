@@ -63,11 +63,7 @@ pub fn summary(report: &RunReport) -> String {
 pub fn results_summary(results: &Value) -> String {
     let mut out = String::new();
     let validity = Validity::of(&results["valid?"]);
-    let verdict = match validity {
-        Validity::Valid => "VALID",
-        Validity::Invalid => "INVALID",
-        Validity::Unknown => "UNKNOWN",
-    };
+    let verdict = validity.name().to_uppercase();
     let _ = writeln!(out, "{}", closing_line(validity));
     let _ = writeln!(out, "  verdict      {verdict}{}", failing_checkers(results));
     if let Some(warning) = crate::health::warning(results) {

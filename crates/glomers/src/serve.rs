@@ -57,11 +57,7 @@ pub fn list_runs(store: &Path) -> Vec<RunSummary> {
                 .ok()
                 .and_then(|text| serde_json::from_str(&text).ok());
             let verdict = match &results {
-                Some(r) => match crate::checker::Validity::of(&r["valid?"]) {
-                    crate::checker::Validity::Valid => "valid",
-                    crate::checker::Validity::Invalid => "invalid",
-                    crate::checker::Validity::Unknown => "unknown",
-                },
+                Some(r) => crate::checker::Validity::of(&r["valid?"]).name(),
                 None if dir.join(files::ERROR).is_file() => "crashed",
                 None => "running",
             };

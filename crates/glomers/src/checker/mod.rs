@@ -48,6 +48,16 @@ impl Validity {
         }
     }
 
+    /// The verdict in a word: `valid`, `invalid` or `unknown` (summaries, pages, the store
+    /// list).
+    pub fn name(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::Invalid => "invalid",
+            Validity::Unknown => "unknown",
+        }
+    }
+
     /// The process exit code for this verdict: 0, 1 or 2.
     pub fn exit_code(self) -> i32 {
         match self {

@@ -10,6 +10,7 @@
 //! Static SVG inside the page: a few hundred shapes at most, each with a `<title>` the
 //! browser shows on hover; no script.
 
+use crate::checker::Validity;
 use crate::history::{Op, OpType, Process};
 use crate::options::TestOptions;
 use crate::plot::escape;
@@ -41,22 +42,18 @@ const LOST_DRAWN: usize = 12;
 /// The page.
 pub fn report_html(page: &RunPage) -> String {
     let mut body = String::new();
-    let (verdict, class) = match page.outcome {
-        Ok(results) => match crate::checker::Validity::of(&results["valid?"]) {
-            crate::checker::Validity::Valid => ("VALID", "valid"),
-            crate::checker::Validity::Invalid => ("INVALID", "invalid"),
-            crate::checker::Validity::Unknown => ("UNKNOWN", "unknown"),
-        },
-        Err(_) => ("CRASHED", "invalid"),
+    let validity = page.outcome.map(|results| Validity::of(&results["valid?"]));
+    let (verdict, class) = match validity {
+        Ok(validity) => (validity.name().to_uppercase(), validity.name()),
+        Err(_) => ("CRASHED".to_owned(), "invalid"),
     };
     let _ = write!(
         body,
         r#"<h1>{title}</h1><p><span id="verdict" class="{class}">{verdict}</span> "#,
         title = escape(&page.title)
     );
-    match page.outcome {
-        Ok(results) => {
-            let validity = crate::checker::Validity::of(&results["valid?"]);
+    match (page.outcome, validity) {
+        (Ok(results), Ok(validity)) => {
             let _ = write!(
                 body,
                 "{}</p>",
@@ -70,7 +67,7 @@ pub fn report_html(page: &RunPage) -> String {
                 body.push_str(&failures);
             }
         }
-        Err(error) => {
+        (Err(error), _) | (_, Err(error)) => {
             let _ = write!(
                 body,
                 "the run crashed before it reached a verdict</p><pre>{}</pre>",
@@ -162,14 +159,10 @@ fn checkers(results: &Value) -> String {
         let Some(valid) = result.get("valid?") else {
             continue;
         };
-        let (text, class) = match crate::checker::Validity::of(valid) {
-            crate::checker::Validity::Valid => ("valid", "valid"),
-            crate::checker::Validity::Invalid => ("invalid", "invalid"),
-            crate::checker::Validity::Unknown => ("unknown", "unknown"),
-        };
+        let verdict = Validity::of(valid).name();
         let _ = write!(
             out,
-            r#"<tr><th>{}</th><td class="{class}">{text}</td></tr>"#,
+            r#"<tr><th>{}</th><td class="{verdict}">{verdict}</td></tr>"#,
             escape(name)
         );
     }
