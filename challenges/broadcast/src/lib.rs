@@ -113,7 +113,7 @@ pub enum Payload {
 #[derive(Debug, Serialize)]
 #[allow(clippy::enum_variant_names)] // the protocol's names
 #[serde(tag = "type", rename_all = "snake_case")]
-enum ClientReply<'a> {
+enum Reply<'a> {
     BroadcastOk,
     ReadOk { messages: &'a [Value] },
     TopologyOk,
@@ -329,7 +329,7 @@ impl Node for BroadcastNode {
         let src = request.src.as_str();
         match request.payload {
             Payload::Broadcast { message } => {
-                ctx.reply_to(src, request.msg_id, &ClientReply::BroadcastOk);
+                ctx.reply_to(src, request.msg_id, &Reply::BroadcastOk);
                 match &mut self.role {
                     Role::Hub { .. } => self.hub_learns(message, ""),
                     Role::Leaf { .. } => {
@@ -360,11 +360,11 @@ impl Node for BroadcastNode {
             Payload::Read => ctx.reply_to(
                 src,
                 request.msg_id,
-                &ClientReply::ReadOk {
+                &Reply::ReadOk {
                     messages: &self.values,
                 },
             ),
-            Payload::Topology { .. } => ctx.reply_to(src, request.msg_id, &ClientReply::TopologyOk),
+            Payload::Topology { .. } => ctx.reply_to(src, request.msg_id, &Reply::TopologyOk),
             Payload::Up { items } => {
                 for (seq, value) in items {
                     let fresh = match &mut self.role {

@@ -1,11 +1,11 @@
 //! Challenge 1: answer every `echo` with an `echo_ok` carrying the same value.
 
-use maelstrom::{Context, ErrorBody, Init, Node, Request};
+use maelstrom::{ErrorBody, Handler};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The echo protocol. `echo` may be any JSON value and comes back unchanged.
-#[derive(Debug, Serialize, Deserialize)]
+/// What the node accepts: `echo` may be any JSON value.
+#[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
     /// A client asks for its value back.
@@ -13,9 +13,15 @@ pub enum Payload {
         /// Whatever the client sent.
         echo: Value,
     },
-    /// The answer.
+}
+
+/// What it answers.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    /// The value, unchanged.
     EchoOk {
-        /// The value, unchanged.
+        /// The client's value.
         echo: Value,
     },
 }
@@ -24,29 +30,12 @@ pub enum Payload {
 #[derive(Debug, Default)]
 pub struct EchoNode;
 
-impl Node for EchoNode {
+impl Handler for EchoNode {
     type Payload = Payload;
-    type Timer = ();
-    type Token = ();
+    type Reply = Reply;
 
-    fn from_init(_init: &Init, _ctx: &mut Context<Self>) -> Self {
-        EchoNode
-    }
-
-    fn on_message(
-        &mut self,
-        ctx: &mut Context<Self>,
-        request: Request<Payload>,
-    ) -> Result<(), ErrorBody> {
-        match request.payload {
-            Payload::Echo { echo } => {
-                ctx.reply_to(&request.src, request.msg_id, &Payload::EchoOk { echo });
-                Ok(())
-            }
-            Payload::EchoOk { .. } => Err(ErrorBody::not_supported(
-                "echo_ok is a reply, not a request",
-            )),
-        }
+    fn handle(&mut self, Payload::Echo { echo }: Payload) -> Result<Reply, ErrorBody> {
+        Ok(Reply::EchoOk { echo })
     }
 }
 

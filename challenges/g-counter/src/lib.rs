@@ -17,8 +17,8 @@
 //!   12 (a negative or fractional delta already is, as a delta that does not parse), and
 //!   a read whose sum would not fit gets error 14 rather than a wrapped number.
 
-use maelstrom::services::{read_value, write_done, SEQ_KV};
-use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+use maelstrom::services::SEQ_KV;
+use maelstrom::{Context, ErrorBody, Init, Node, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -57,15 +57,25 @@ pub enum Timer {
     Refresh,
 }
 
-/// What an outstanding `seq-kv` request was for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A finished `seq-kv` request: what it was for, and how it went.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Token {
     /// Writing the own total.
-    WriteOwn(u64),
+    WriteOwn {
+        /// The total written.
+        total: u64,
+        /// Whether the write was acknowledged.
+        done: Result<(), ErrorBody>,
+    },
     /// The freshness write that starts a refresh.
-    Sync,
+    Sync(Result<(), ErrorBody>),
     /// Reading another node's total.
-    ReadPeer(String),
+    ReadPeer {
+        /// Whose total.
+        peer: String,
+        /// The total, `None` if the peer has not written one yet.
+        total: Result<Option<u64>, ErrorBody>,
+    },
 }
 
 /// A counter node.
@@ -115,7 +125,9 @@ impl CounterNode {
         if self.total != self.written && !self.writing {
             self.writing = true;
             let (key, total) = (self.key.clone(), self.total);
-            SEQ_KV.write(ctx, &key, &total, RPC_TIMEOUT, Token::WriteOwn(total));
+            SEQ_KV.write(ctx, &key, &total, RPC_TIMEOUT, move |done| {
+                Token::WriteOwn { total, done }
+            });
         }
     }
 
@@ -180,25 +192,27 @@ impl Node for CounterNode {
         }
     }
 
-    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token, result: RpcResult) {
+    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token) {
         match token {
-            Token::WriteOwn(total) => {
+            Token::WriteOwn { total, done } => {
                 self.writing = false;
-                if write_done(result).is_ok() {
+                if done.is_ok() {
                     self.written = self.written.max(total);
                 }
             }
-            Token::Sync => match write_done(result) {
+            Token::Sync(done) => match done {
                 Ok(()) => {
                     self.refreshing = self.peers.len();
                     for peer in self.peers.clone() {
-                        SEQ_KV.read(ctx, &peer, RPC_TIMEOUT, Token::ReadPeer(peer.clone()));
+                        SEQ_KV.read(ctx, &peer.clone(), RPC_TIMEOUT, move |total| {
+                            Token::ReadPeer { peer, total }
+                        });
                     }
                 }
                 Err(_) => self.refreshing = 0,
             },
-            Token::ReadPeer(peer) => {
-                if let Ok(Some(total)) = read_value::<u64>(result) {
+            Token::ReadPeer { peer, total } => {
+                if let Ok(Some(total)) = total {
                     let known = self.others.entry(peer).or_insert(0);
                     *known = (*known).max(total);
                 }

@@ -15,7 +15,7 @@
 //!
 //! No service is needed: a single writer per key gives linearizable offsets by itself.
 
-use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+use maelstrom::{Context, ErrorBody, Init, Node, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -92,11 +92,18 @@ enum Reply<'a> {
     },
 }
 
-/// What a forwarded send is waiting to answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The owner's answer to a forwarded send.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AppendOk {
+    offset: u64,
+}
+
+/// A forwarded send, answered: the client to answer and the owner's reply.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Forward {
     src: String,
     msg_id: Option<u64>,
+    result: Result<AppendOk, ErrorBody>,
 }
 
 /// A kafka node.
@@ -195,16 +202,13 @@ impl Node for KafkaNode {
                     let offset = self.append(&key, msg);
                     ctx.reply_to(src, msg_id, &Reply::SendOk { offset });
                 } else {
-                    let forward = Forward {
-                        src: src.to_owned(),
+                    let src = src.to_owned();
+                    let append = Payload::Append { key, msg };
+                    ctx.rpc(&owner, &append, FORWARD_TIMEOUT, move |result| Forward {
+                        src,
                         msg_id,
-                    };
-                    ctx.rpc(
-                        &owner,
-                        &Payload::Append { key, msg },
-                        FORWARD_TIMEOUT,
-                        forward,
-                    );
+                        result,
+                    });
                 }
             }
             Payload::Append { key, msg } => {
@@ -270,12 +274,8 @@ impl Node for KafkaNode {
         ctx.set_timer(FLUSH_EVERY, Timer::Flush);
     }
 
-    fn on_reply(&mut self, ctx: &mut Context<Self>, forward: Forward, result: RpcResult) {
-        #[derive(Deserialize)]
-        struct AppendOk {
-            offset: u64,
-        }
-        match result.and_then(|reply| reply.parse::<AppendOk>()) {
+    fn on_reply(&mut self, ctx: &mut Context<Self>, forward: Forward) {
+        match forward.result {
             Ok(ok) => ctx.reply_to(
                 &forward.src,
                 forward.msg_id,

@@ -24,7 +24,7 @@
 //! node's local, possibly stale state, and two transactions can read the same value and
 //! both overwrite it, so lost updates, read skew and stale reads are all possible.
 
-use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+use maelstrom::{Context, ErrorBody, Init, Node, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -346,8 +346,6 @@ impl Node for TxnNode {
             }
         }
     }
-
-    fn on_reply(&mut self, _ctx: &mut Context<Self>, _token: (), _result: RpcResult) {}
 }
 
 #[cfg(test)]

@@ -5,16 +5,22 @@
 //! no message ever crosses the network. Ids stay small integers (the k-th id of a run is
 //! about `k`), which keeps them compact and comparable, as the checker needs.
 
-use maelstrom::{Context, ErrorBody, Init, Node, Request};
+use maelstrom::{ErrorBody, Handler, Init};
 use serde::{Deserialize, Serialize};
 
-/// The unique-ids protocol.
-#[derive(Debug, Serialize, Deserialize)]
+/// What the node accepts.
+#[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
     /// A client asks for a fresh id.
     Generate,
-    /// The answer.
+}
+
+/// What it answers.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    /// A fresh id.
     GenerateOk {
         /// The id.
         id: u64,
@@ -26,6 +32,13 @@ pub enum Payload {
 pub struct UniqueIdsNode {
     next: u64,
     stride: u64,
+}
+
+impl Default for UniqueIdsNode {
+    /// A single node's generator, until `init` says where it stands.
+    fn default() -> Self {
+        UniqueIdsNode::new(0, 1)
+    }
 }
 
 impl UniqueIdsNode {
@@ -45,12 +58,11 @@ impl UniqueIdsNode {
     }
 }
 
-impl Node for UniqueIdsNode {
+impl Handler for UniqueIdsNode {
     type Payload = Payload;
-    type Timer = ();
-    type Token = ();
+    type Reply = Reply;
 
-    fn from_init(init: &Init, _ctx: &mut Context<Self>) -> Self {
+    fn init(&mut self, init: &Init) {
         // Maelstrom always lists the node itself; if some harness does not, uniqueness
         // cannot be guaranteed without coordination, so say so loudly.
         let index = init
@@ -64,22 +76,11 @@ impl Node for UniqueIdsNode {
                 );
                 0
             });
-        UniqueIdsNode::new(index as u64, init.node_ids.len() as u64)
+        *self = UniqueIdsNode::new(index as u64, init.node_ids.len() as u64);
     }
 
-    fn on_message(
-        &mut self,
-        ctx: &mut Context<Self>,
-        request: Request<Payload>,
-    ) -> Result<(), ErrorBody> {
-        match request.payload {
-            Payload::Generate => {
-                let id = self.next_id();
-                ctx.reply(&request, &Payload::GenerateOk { id });
-                Ok(())
-            }
-            Payload::GenerateOk { .. } => Err(ErrorBody::not_supported("generate_ok is a reply")),
-        }
+    fn handle(&mut self, Payload::Generate: Payload) -> Result<Reply, ErrorBody> {
+        Ok(Reply::GenerateOk { id: self.next_id() })
     }
 }
 

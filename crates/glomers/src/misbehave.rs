@@ -37,8 +37,8 @@
 //! `non-json`, `exit`, `no-init`, `no-newline`, `dup-key` and `close-stdout` act on the
 //! process itself (its stdout, its exit), so they mean something only in the binary.
 
-use maelstrom::services::{cas_outcome, read_value, CasOutcome, SEQ_KV};
-use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+use maelstrom::services::{CasOutcome, SEQ_KV};
+use maelstrom::{Context, ErrorBody, Init, Node, Request};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::marker::PhantomData;
@@ -51,6 +51,8 @@ const FLOOD_BATCH: usize = 20;
 /// The messages, RPC tokens and timers of every mode: public for the `Node` impl, not
 /// reachable from outside (nobody builds them but the node itself).
 mod protocol {
+    use maelstrom::services::CasOutcome;
+    use maelstrom::ErrorBody;
     use serde::Deserialize;
     use serde_json::Value;
 
@@ -114,20 +116,24 @@ mod protocol {
             delta: i64,
             src: String,
             msg_id: Option<u64>,
+            read: Result<Option<i64>, ErrorBody>,
         },
         AddCas {
             delta: i64,
             src: String,
             msg_id: Option<u64>,
+            outcome: Result<CasOutcome, ErrorBody>,
         },
         Read {
             src: String,
             msg_id: Option<u64>,
+            read: Result<Option<i64>, ErrorBody>,
         },
         /// lin-kv-proxy: a client request forwarded to the lin-kv service.
         Relay {
             src: String,
             msg_id: Option<u64>,
+            reply: Result<Value, ErrorBody>,
         },
     }
 
@@ -198,7 +204,11 @@ impl<M: Mode> Misbehave<M> {
             "lww-kv-proxy" => Some("lww-kv"),
             _ => None,
         } {
-            ctx.rpc(service, &request, KV_TIMEOUT, Token::Relay { src, msg_id });
+            ctx.rpc(service, &request, KV_TIMEOUT, move |reply| Token::Relay {
+                src,
+                msg_id,
+                reply,
+            });
             return;
         }
         let key = request["key"].to_string();
@@ -423,24 +433,14 @@ impl<M: Mode> Node for Misbehave<M> {
                 r.msg_id,
                 &json!({"type": "read_ok", "value": self.values}),
             ),
-            Payload::Add { delta, .. } => {
-                let token = Token::AddRead {
-                    delta,
-                    src: r.src,
-                    msg_id: r.msg_id,
-                };
-                SEQ_KV.read(ctx, "counter", KV_TIMEOUT, token);
-            }
+            Payload::Add { delta, .. } => add_read(ctx, delta, r.src, r.msg_id),
             Payload::Read { .. } if self.mode == "counter-rmw" => {
-                SEQ_KV.read(
-                    ctx,
-                    "counter",
-                    KV_TIMEOUT,
-                    Token::Read {
-                        src: r.src,
-                        msg_id: r.msg_id,
-                    },
-                );
+                let (src, msg_id) = (r.src, r.msg_id);
+                SEQ_KV.read(ctx, "counter", KV_TIMEOUT, move |read| Token::Read {
+                    src,
+                    msg_id,
+                    read,
+                });
             }
             Payload::Read { key: Some(key) } => {
                 self.lin_kv(ctx, r.src, r.msg_id, json!({"type": "read", "key": key}))
@@ -466,11 +466,10 @@ impl<M: Mode> Node for Misbehave<M> {
         Ok(())
     }
 
-    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token, result: RpcResult) {
+    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Token) {
         match token {
-            Token::Relay { src, msg_id } => match result {
-                Ok(reply) => {
-                    let mut body = reply.body;
+            Token::Relay { src, msg_id, reply } => match reply {
+                Ok(mut body) => {
                     if let Some(b) = body.as_object_mut() {
                         b.remove("in_reply_to");
                         b.remove("msg_id");
@@ -479,41 +478,42 @@ impl<M: Mode> Node for Misbehave<M> {
                 }
                 Err(e) => ctx.reply_error(&src, msg_id, &e),
             },
-            Token::AddRead { delta, src, msg_id } => match read_value::<i64>(result) {
+            Token::AddRead {
+                delta,
+                src,
+                msg_id,
+                read,
+            } => match read {
                 Ok(current) => {
                     let from = current.unwrap_or(0);
-                    let token = Token::AddCas { delta, src, msg_id };
+                    let to = from + delta;
                     SEQ_KV.cas(
                         ctx,
                         "counter",
                         &from,
-                        &(from + delta),
+                        &to,
                         true,
                         KV_TIMEOUT,
-                        token,
+                        move |outcome| Token::AddCas {
+                            delta,
+                            src,
+                            msg_id,
+                            outcome,
+                        },
                     );
                 }
-                Err(_) => {
-                    SEQ_KV.read(
-                        ctx,
-                        "counter",
-                        KV_TIMEOUT,
-                        Token::AddRead { delta, src, msg_id },
-                    );
-                }
+                Err(_) => add_read(ctx, delta, src, msg_id),
             },
-            Token::AddCas { delta, src, msg_id } => match cas_outcome(result) {
+            Token::AddCas {
+                delta,
+                src,
+                msg_id,
+                outcome,
+            } => match outcome {
                 Ok(CasOutcome::Swapped) => ctx.reply_to(&src, msg_id, &json!({"type": "add_ok"})),
-                _ => {
-                    SEQ_KV.read(
-                        ctx,
-                        "counter",
-                        KV_TIMEOUT,
-                        Token::AddRead { delta, src, msg_id },
-                    );
-                }
+                _ => add_read(ctx, delta, src, msg_id),
             },
-            Token::Read { src, msg_id } => match read_value::<i64>(result) {
+            Token::Read { src, msg_id, read } => match read {
                 Ok(value) => ctx.reply_to(
                     &src,
                     msg_id,
@@ -549,6 +549,21 @@ impl<M: Mode> Node for Misbehave<M> {
             }
         }
     }
+}
+
+/// `counter-rmw`: the read that starts (or restarts) an add's read-modify-write.
+fn add_read<M: Mode>(
+    ctx: &mut Context<Misbehave<M>>,
+    delta: i64,
+    src: String,
+    msg_id: Option<u64>,
+) {
+    SEQ_KV.read(ctx, "counter", KV_TIMEOUT, move |read| Token::AddRead {
+        delta,
+        src,
+        msg_id,
+        read,
+    });
 }
 
 /// Writes a non-message line to stdout, which is exactly the bug under test.

@@ -5,8 +5,10 @@
 
 use glomers::client::{match_reply, RpcError};
 use glomers::services::{self, Service};
-use maelstrom::services::{cas_outcome, read_value, timestamp, write_done, CasOutcome, KvRequest};
-use maelstrom::{ErrorBody, ErrorCode, Reply, RpcResult};
+use maelstrom::services::{
+    cas_outcome, read_value, timestamp, write_done, CasOutcome, KvRequest, RawResult,
+};
+use maelstrom::{ErrorBody, ErrorCode};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -25,7 +27,7 @@ impl Harness {
     }
 
     /// Sends what the library would send and hands the reply back as the library sees it.
-    fn call(&mut self, service: &str, request: &impl Serialize) -> RpcResult {
+    fn call(&mut self, service: &str, request: &impl Serialize) -> RawResult {
         let Value::Object(mut body) = serde_json::to_value(request).unwrap() else {
             panic!("not an object")
         };
@@ -40,10 +42,7 @@ impl Harness {
         let reply = services::answer(endpoint.as_mut(), "c0", &Value::Object(body).to_string())
             .unwrap_or_else(|why| panic!("{service}: {why}"));
         match match_reply(&reply, msg_id).expect("a reply to the request") {
-            Ok(reply) => Ok(Reply {
-                src: service.to_owned(),
-                body: Value::Object(reply),
-            }),
+            Ok(reply) => Ok(Value::Object(reply)),
             Err(RpcError::Error { code, text }) => Err(ErrorBody {
                 code,
                 text,

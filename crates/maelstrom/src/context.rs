@@ -4,7 +4,9 @@ use crate::error::{ErrorBody, ErrorReply};
 use crate::node::{Node, Request};
 use crate::protocol::{encode_line, MsgId};
 use rand_pcg::Pcg64Mcg;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -15,8 +17,12 @@ pub type Time = Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimerId(u64);
 
+/// Turns an RPC's raw outcome (the reply body, or the error) into the node's token; the
+/// first argument is the party asked, for the error a body that does not parse becomes.
+pub(crate) type Completion<T> = Box<dyn FnOnce(&str, Result<Value, ErrorBody>) -> T + Send>;
+
 pub(crate) struct PendingRpc<T> {
-    pub token: T,
+    pub complete: Completion<T>,
     pub dest: String,
     pub deadline: Time,
     /// The request could not be encoded, so it never left: report a definite failure.
@@ -146,16 +152,44 @@ impl<N: Node> Context<N> {
         }
     }
 
-    /// Sends a request and expects a reply before `timeout`. The reply (or a code-0 timeout
-    /// error) comes back through [`Node::on_reply`] with `token`; the pending entry is removed
-    /// either way, so late replies are dropped rather than leaked.
-    pub fn rpc<P: Serialize + ?Sized>(
-        &mut self,
-        dest: &str,
-        payload: &P,
-        timeout: Duration,
-        token: N::Token,
-    ) -> MsgId {
+    /// Sends a request and expects a reply before `timeout`.
+    ///
+    /// `complete` names the reply type: the reply body is parsed into `R` (a body that does
+    /// not fit becomes error 12), and `complete` makes the node's token of it, or of the
+    /// error the peer sent, or of a local timeout (code 0, indefinite). The token then comes
+    /// to [`Node::on_reply`]. A token variant that holds the result is itself such a
+    /// function. The pending entry is removed either way, so late replies are dropped rather
+    /// than leaked.
+    ///
+    /// ```
+    /// # use maelstrom::{Context, ErrorBody, MsgId};
+    /// # use std::time::Duration;
+    /// #[derive(serde::Deserialize)]
+    /// struct AppendOk { offset: u64 }
+    ///
+    /// enum Token {
+    ///     /// A client's append, forwarded to the key's owner; the client is answered later.
+    ///     Forwarded { client: String, msg_id: Option<MsgId>, result: Result<AppendOk, ErrorBody> },
+    /// }
+    /// # struct Kafka;
+    /// # impl maelstrom::Node for Kafka {
+    /// #   type Payload = (); type Timer = (); type Token = Token;
+    /// #   fn from_init(_: &maelstrom::Init, _: &mut Context<Self>) -> Self { Kafka }
+    /// #   fn on_message(&mut self, _: &mut Context<Self>, _: maelstrom::Request<()>) -> Result<(), ErrorBody> { Ok(()) }
+    /// # }
+    /// # fn forward(ctx: &mut Context<Kafka>, client: String, msg_id: Option<MsgId>) {
+    /// let append = serde_json::json!({"type": "append", "key": "k1", "msg": 5});
+    /// ctx.rpc("n1", &append, Duration::from_millis(200), move |result| {
+    ///     Token::Forwarded { client, msg_id, result }
+    /// });
+    /// # }
+    /// ```
+    pub fn rpc<P, R, F>(&mut self, dest: &str, payload: &P, timeout: Duration, complete: F) -> MsgId
+    where
+        P: Serialize + ?Sized,
+        R: DeserializeOwned,
+        F: FnOnce(Result<R, ErrorBody>) -> N::Token + Send + 'static,
+    {
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
         let deadline = self.now + timeout;
@@ -163,10 +197,13 @@ impl<N: Node> Context<N> {
         // failure at the next deadline check instead of waiting out the timeout.
         let unsent = !self.emit(dest, payload, Some(msg_id), None);
         let due = if unsent { self.now } else { deadline };
+        let complete: Completion<N::Token> = Box::new(move |dest, outcome| {
+            complete(outcome.and_then(|body| parse_reply(dest, body)))
+        });
         self.rpcs.insert(
             msg_id,
             PendingRpc {
-                token,
+                complete,
                 dest: dest.to_owned(),
                 deadline,
                 unsent,
@@ -225,4 +262,11 @@ impl<N: Node> Context<N> {
             }
         }
     }
+}
+
+/// Parses a reply body into the type its caller expects. A body that does not fit is error
+/// 12, so that callers treat it like any other failed RPC.
+fn parse_reply<R: DeserializeOwned>(src: &str, body: Value) -> Result<R, ErrorBody> {
+    R::deserialize(body)
+        .map_err(|e| ErrorBody::malformed_request(format!("reply from {src} did not parse: {e}")))
 }

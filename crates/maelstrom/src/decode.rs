@@ -30,7 +30,7 @@
 //! shows it every occurrence, the reference only the last.
 
 use crate::error::ErrorBody;
-use crate::node::{Init, Reply, RpcResult};
+use crate::node::Init;
 use crate::protocol::{shorten, MsgId};
 use serde::de::value::{BorrowedStrDeserializer, StringDeserializer, UnitDeserializer};
 use serde::de::{
@@ -74,8 +74,8 @@ pub enum Incoming<P> {
         src: String,
         /// The RPC it answers.
         in_reply_to: MsgId,
-        /// The reply, or the error it carried.
-        result: RpcResult,
+        /// The reply's body, or the error it carried.
+        result: Result<Value, ErrorBody>,
     },
     /// Anything else: a request or a one-way message.
     Request {
@@ -292,10 +292,7 @@ fn reply<P>(
                 }),
             )
         }
-        Ok(body) => Ok(Reply {
-            src: src.clone(),
-            body: Value::Object(body),
-        }),
+        Ok(body) => Ok(Value::Object(body)),
         Err(e) => Err(ErrorBody::crash(format!(
             "unreadable reply from {src}: {e}"
         ))),
@@ -741,7 +738,7 @@ mod tests {
                 result,
             } => {
                 assert_eq!((src.as_str(), in_reply_to), ("lin-kv", 7));
-                assert_eq!(result.unwrap().body["value"], 5);
+                assert_eq!(result.unwrap()["value"], 5);
             }
             other => panic!("{other:?}"),
         }

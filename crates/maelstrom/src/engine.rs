@@ -8,10 +8,11 @@
 use crate::context::{Context, Time};
 use crate::decode::{decode_line_with, Dest, Incoming};
 use crate::error::ErrorBody;
-use crate::node::{Init, Node, Request, RpcResult};
+use crate::node::{Init, Node, Request};
 use crate::protocol::MsgId;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
+use serde_json::Value;
 
 /// Drives one node. Feed it lines with [`Engine::handle_line`], let time pass with
 /// [`Engine::handle_deadlines`], and take what it wrote from [`Engine::output`].
@@ -105,8 +106,9 @@ impl<N: Node> Engine<N> {
                 pending.dest, key.1
             ))
         };
+        let token = (pending.complete)(&pending.dest, Err(error));
         if let Some(node) = self.node.as_mut() {
-            node.on_reply(&mut self.ctx, pending.token, Err(error));
+            node.on_reply(&mut self.ctx, token);
         }
     }
 
@@ -244,7 +246,7 @@ impl<N: Node> Engine<N> {
         self.ctx.reply_to(src, msg_id, &InitOk::new());
     }
 
-    fn handle_reply(&mut self, src: &str, in_reply_to: MsgId, result: RpcResult) {
+    fn handle_reply(&mut self, src: &str, in_reply_to: MsgId, result: Result<Value, ErrorBody>) {
         let Some(pending) = self.ctx.rpcs.remove(&in_reply_to) else {
             tracing::debug!(
                 src,
@@ -256,8 +258,9 @@ impl<N: Node> Engine<N> {
         self.ctx
             .rpc_deadlines
             .remove(&(pending.deadline, in_reply_to));
+        let token = (pending.complete)(src, result);
         if let Some(node) = self.node.as_mut() {
-            node.on_reply(&mut self.ctx, pending.token, result);
+            node.on_reply(&mut self.ctx, token);
         }
     }
 }

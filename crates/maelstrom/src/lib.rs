@@ -20,6 +20,6 @@ pub mod testkit;
 pub use context::{Context, Time, TimerId};
 pub use engine::Engine;
 pub use error::{ErrorBody, ErrorCode};
-pub use node::{Init, Node, Reply, Request, RpcResult};
+pub use node::{Handler, Init, Node, Request};
 pub use protocol::{Message, MsgId};
 pub use runtime::{run, RuntimeError};

@@ -1,10 +1,19 @@
-//! The trait a node implements, and what its handlers receive.
+//! The traits a node implements, and what its handlers receive.
+//!
+//! Two ways in, on one engine:
+//! - [`Handler`]: a node that answers each request with one reply and keeps no timers or
+//!   RPCs (echo, unique ids). Its handler returns the reply; the library sends it.
+//! - [`Node`]: the whole state machine, for nodes that talk to peers or services, set timers
+//!   or answer later than the handler that got the request.
+//!
+//! Every `Handler` is a `Node`, so the runtime, the test kit and the workbench's simulator
+//! take either; moving from one to the other changes the node, not how it is run or tested.
 
 use crate::context::Context;
 use crate::error::ErrorBody;
 use crate::protocol::MsgId;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Serialize;
 
 /// What `init` told the node: its own id and every node's id, in the same order everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -26,34 +35,61 @@ pub struct Request<P> {
     pub payload: P,
 }
 
-/// A reply to one of our RPCs that was not an error. The body is kept as JSON because the
-/// replying party (a peer, a service) decides its shape; parse it with [`Reply::parse`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    /// Who answered.
-    pub src: String,
-    /// The whole reply body, `type` and ids included.
-    pub body: Value,
-}
+/// A node that answers every request with one reply, computed on the spot.
+///
+/// This is the shortest way to a working node: declare what it accepts and what it answers,
+/// and return the answer. The library sends it with the request's `msg_id` as
+/// `in_reply_to`, and an `Err` goes back as a Maelstrom error. A node that needs timers,
+/// RPCs or messages to peers implements [`Node`] instead.
+///
+/// The node starts as its `Default` and learns its id and its peers in [`Handler::init`],
+/// so that a node with no use for them (echo) writes nothing for them.
+///
+/// ```
+/// use maelstrom::{ErrorBody, Handler};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// enum Payload { Echo { echo: serde_json::Value } }
+///
+/// #[derive(Serialize)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// enum Reply { EchoOk { echo: serde_json::Value } }
+///
+/// #[derive(Default)]
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     type Payload = Payload;
+///     type Reply = Reply;
+///     fn handle(&mut self, Payload::Echo { echo }: Payload) -> Result<Reply, ErrorBody> {
+///         Ok(Reply::EchoOk { echo })
+///     }
+/// }
+///
+/// let mut node = maelstrom::testkit::TestNode::<Echo>::new("n0", &["n0"]);
+/// let id = node.request("c1", serde_json::json!({"type": "echo", "echo": 7}));
+/// let sent = node.take_sent();
+/// assert_eq!(sent[0].body, serde_json::json!({"type": "echo_ok", "echo": 7, "in_reply_to": id}));
+/// ```
+pub trait Handler: Default {
+    /// The requests this node accepts, usually a `#[serde(tag = "type")]` enum. An unknown
+    /// `type` is answered with error 10, fields that do not fit with error 12.
+    type Payload: DeserializeOwned;
+    /// What it answers, usually a `#[serde(tag = "type")]` enum of the `*_ok` bodies.
+    type Reply: Serialize;
 
-impl Reply {
-    /// Parses the reply body into the type the caller expects. A body that does not fit is
-    /// reported as error 12 so that callers can treat it like any other failed RPC.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ErrorBody> {
-        T::deserialize(&self.body).map_err(|e| {
-            ErrorBody::malformed_request(format!("reply from {} did not parse: {e}", self.src))
-        })
+    /// `init` has arrived: the node's id and every node's id, in the same order on every
+    /// node. Called once, before any request.
+    fn init(&mut self, init: &Init) {
+        let _ = init;
     }
 
-    /// The reply's `type` field, if any.
-    pub fn kind(&self) -> Option<&str> {
-        self.body.get("type").and_then(Value::as_str)
-    }
+    /// Answers one request. A message without `msg_id` is still handled, but its reply
+    /// has nowhere to go and is not sent.
+    fn handle(&mut self, payload: Self::Payload) -> Result<Self::Reply, ErrorBody>;
 }
-
-/// The outcome of an RPC: the reply, or the error the peer sent, or a local timeout (code 0,
-/// indefinite).
-pub type RpcResult = Result<Reply, ErrorBody>;
 
 /// A Maelstrom node as a state machine.
 ///
@@ -68,7 +104,9 @@ pub trait Node: Sized {
     type Payload: DeserializeOwned;
     /// Timer values: what the node wants to be reminded of.
     type Timer;
-    /// RPC tokens: what the node needs to remember about an outstanding request.
+    /// What an RPC hands back to [`Node::on_reply`]: the caller builds it from the parsed
+    /// reply (or the error), together with whatever it needs to remember about the request.
+    /// See [`Context::rpc`].
     type Token;
 
     /// Builds the node once `init` arrives. Messages may already be sent from here; the
@@ -88,8 +126,31 @@ pub trait Node: Sized {
         let _ = (ctx, timer);
     }
 
-    /// An RPC sent with [`Context::rpc`] was answered, or its deadline passed.
-    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Self::Token, result: RpcResult) {
-        let _ = (ctx, token, result);
+    /// An RPC sent with [`Context::rpc`] was answered, or its deadline passed: `token` is
+    /// what the call's completion made of the parsed reply or the error.
+    fn on_reply(&mut self, ctx: &mut Context<Self>, token: Self::Token) {
+        let _ = (ctx, token);
+    }
+}
+
+impl<H: Handler> Node for H {
+    type Payload = H::Payload;
+    type Timer = ();
+    type Token = ();
+
+    fn from_init(init: &Init, _ctx: &mut Context<Self>) -> Self {
+        let mut node = H::default();
+        node.init(init);
+        node
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        request: Request<H::Payload>,
+    ) -> Result<(), ErrorBody> {
+        let reply = self.handle(request.payload)?;
+        ctx.reply_to(&request.src, request.msg_id, &reply);
+        Ok(())
     }
 }

@@ -1,9 +1,11 @@
 //! Typed clients for Maelstrom's built-in services: `lin-kv`, `seq-kv`, `lww-kv` and `lin-tso`.
 //!
-//! A service call is an ordinary RPC: the request goes out through the [`Context`], the reply
-//! comes back to [`Node::on_reply`](crate::Node::on_reply) with the token you chose, and the
-//! helpers here ([`read_value`], [`write_done`], [`cas_outcome`], [`timestamp`]) turn the
-//! raw result into what the call means.
+//! A service call is an ordinary RPC whose reply is already decoded into what it means: a
+//! read completes with `Option<value>` (a missing key is `None`), a cas with a
+//! [`CasOutcome`], a write with `()`, a timestamp request with the timestamp. Each call takes
+//! the function that makes the node's token of that outcome; the token comes back to
+//! [`Node::on_reply`](crate::Node::on_reply). The decoders ([`read_value`], [`write_done`],
+//! [`cas_outcome`], [`timestamp`]) are public for code that sees raw reply bodies.
 //!
 //! # A read-then-cas loop
 //!
@@ -13,8 +15,8 @@
 //! key: re-reading tells whether our write landed.
 //!
 //! ```
-//! use maelstrom::services::{cas_outcome, read_value, CasOutcome, SEQ_KV};
-//! use maelstrom::{Context, ErrorBody, Init, Node, Request, RpcResult};
+//! use maelstrom::services::{CasOutcome, SEQ_KV};
+//! use maelstrom::{Context, ErrorBody, Init, Node, Request};
 //! use std::time::Duration;
 //!
 //! const TIMEOUT: Duration = Duration::from_millis(500);
@@ -23,8 +25,8 @@
 //! struct Adder { pending: u64 }
 //!
 //! enum Step {
-//!     Read,
-//!     Cas { from: u64, to: u64 },
+//!     Read(Result<Option<u64>, ErrorBody>),
+//!     Cas { from: u64, to: u64, outcome: Result<CasOutcome, ErrorBody> },
 //! }
 //!
 //! #[derive(serde::Deserialize)]
@@ -53,19 +55,19 @@
 //!         Ok(())
 //!     }
 //!
-//!     fn on_reply(&mut self, ctx: &mut Context<Self>, step: Step, result: RpcResult) {
+//!     fn on_reply(&mut self, ctx: &mut Context<Self>, step: Step) {
 //!         match step {
-//!             Step::Read => match read_value::<u64>(result) {
-//!                 Ok(current) if self.pending > 0 => {
-//!                     let from = current.unwrap_or(0);
-//!                     let to = from + self.pending;
-//!                     let key = ctx.node_id().to_owned();
-//!                     SEQ_KV.cas(ctx, &key, &from, &to, true, TIMEOUT, Step::Cas { from, to });
-//!                 }
-//!                 Ok(_) => {}
-//!                 Err(_) => self.read(ctx), // nothing changed: just read again
-//!             },
-//!             Step::Cas { from, to } => match cas_outcome(result) {
+//!             Step::Read(Ok(current)) if self.pending > 0 => {
+//!                 let from = current.unwrap_or(0);
+//!                 let to = from + self.pending;
+//!                 let key = ctx.node_id().to_owned();
+//!                 SEQ_KV.cas(ctx, &key, &from, &to, true, TIMEOUT, move |outcome| {
+//!                     Step::Cas { from, to, outcome }
+//!                 });
+//!             }
+//!             Step::Read(Ok(_)) => {}
+//!             Step::Read(Err(_)) => self.read(ctx), // nothing changed: just read again
+//!             Step::Cas { from, to, outcome } => match outcome {
 //!                 Ok(CasOutcome::Swapped) => { self.pending -= to - from; }
 //!                 // Definitely not applied: someone else's value, or no key yet.
 //!                 Ok(CasOutcome::ValueDiffers | CasOutcome::KeyMissing) => self.read(ctx),
@@ -80,11 +82,15 @@
 
 use crate::context::Context;
 use crate::error::{ErrorBody, ErrorCode};
-use crate::node::{Node, RpcResult};
+use crate::node::Node;
 use crate::protocol::MsgId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::Duration;
+
+/// An RPC's raw outcome: the reply body, or the error.
+pub type RawResult = Result<Value, ErrorBody>;
 
 /// A key-value service, named by its endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,43 +146,53 @@ impl Kv {
         self.service
     }
 
-    /// Reads `key`; decode the reply with [`read_value`].
-    pub fn read<N: Node, K: Serialize + ?Sized>(
+    /// Reads `key`; `complete` gets its value, `None` if the key does not exist, or the
+    /// error (check [`ErrorBody::is_definite`] before assuming nothing happened).
+    pub fn read<N, K, V, F>(
         &self,
         ctx: &mut Context<N>,
         key: &K,
         timeout: Duration,
-        token: N::Token,
-    ) -> MsgId {
-        ctx.rpc(
-            self.service,
-            &KvRequest::Read::<'_, K, ()> { key },
-            timeout,
-            token,
-        )
+        complete: F,
+    ) -> MsgId
+    where
+        N: Node,
+        K: Serialize + ?Sized,
+        V: DeserializeOwned,
+        F: FnOnce(Result<Option<V>, ErrorBody>) -> N::Token + Send + 'static,
+    {
+        let request = KvRequest::Read::<'_, K, ()> { key };
+        ctx.rpc(self.service, &request, timeout, move |raw| {
+            complete(read_value(raw))
+        })
     }
 
-    /// Writes `value` under `key`; decode the reply with [`write_done`].
-    pub fn write<N: Node, K: Serialize + ?Sized, V: Serialize + ?Sized>(
+    /// Writes `value` under `key`; `complete` gets `Ok(())` or the error.
+    pub fn write<N, K, V, F>(
         &self,
         ctx: &mut Context<N>,
         key: &K,
         value: &V,
         timeout: Duration,
-        token: N::Token,
-    ) -> MsgId {
-        ctx.rpc(
-            self.service,
-            &KvRequest::Write { key, value },
-            timeout,
-            token,
-        )
+        complete: F,
+    ) -> MsgId
+    where
+        N: Node,
+        K: Serialize + ?Sized,
+        V: Serialize + ?Sized,
+        F: FnOnce(Result<(), ErrorBody>) -> N::Token + Send + 'static,
+    {
+        let request = KvRequest::Write { key, value };
+        ctx.rpc(self.service, &request, timeout, move |raw| {
+            complete(write_done(raw))
+        })
     }
 
     /// Sets `key` to `to` if it holds `from` (or, with `create_if_not_exists`, if it is
-    /// missing); decode the reply with [`cas_outcome`].
+    /// missing); `complete` gets what it did (see [`CasOutcome`]) or any other error,
+    /// after which the cas may or may not have been applied.
     #[allow(clippy::too_many_arguments)]
-    pub fn cas<N: Node, K: Serialize + ?Sized, V: Serialize + ?Sized>(
+    pub fn cas<N, K, V, F>(
         &self,
         ctx: &mut Context<N>,
         key: &K,
@@ -184,34 +200,42 @@ impl Kv {
         to: &V,
         create_if_not_exists: bool,
         timeout: Duration,
-        token: N::Token,
-    ) -> MsgId {
+        complete: F,
+    ) -> MsgId
+    where
+        N: Node,
+        K: Serialize + ?Sized,
+        V: Serialize + ?Sized,
+        F: FnOnce(Result<CasOutcome, ErrorBody>) -> N::Token + Send + 'static,
+    {
         let request = KvRequest::Cas {
             key,
             from,
             to,
             create_if_not_exists,
         };
-        ctx.rpc(self.service, &request, timeout, token)
+        ctx.rpc(self.service, &request, timeout, move |raw| {
+            complete(cas_outcome(raw))
+        })
     }
 }
 
 /// Decodes a read reply: `Ok(Some(value))`, `Ok(None)` when the key does not exist (code 20),
 /// or the error (check [`ErrorBody::is_definite`] before assuming nothing happened).
-pub fn read_value<T: DeserializeOwned>(result: RpcResult) -> Result<Option<T>, ErrorBody> {
+pub fn read_value<T: DeserializeOwned>(result: RawResult) -> Result<Option<T>, ErrorBody> {
     #[derive(Deserialize)]
     struct ReadOk<T> {
         value: T,
     }
     match result {
-        Ok(reply) => reply.parse::<ReadOk<T>>().map(|ok| Some(ok.value)),
+        Ok(body) => parse::<ReadOk<T>>(body).map(|ok| Some(ok.value)),
         Err(e) if e.code == ErrorCode::KEY_DOES_NOT_EXIST => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 /// Decodes a write reply.
-pub fn write_done(result: RpcResult) -> Result<(), ErrorBody> {
+pub fn write_done(result: RawResult) -> Result<(), ErrorBody> {
     expect_type(result, "write_ok")
 }
 
@@ -228,7 +252,7 @@ pub enum CasOutcome {
 
 /// Decodes a cas reply. `Err` holds any other error, including timeouts, after which the cas
 /// may or may not have been applied.
-pub fn cas_outcome(result: RpcResult) -> Result<CasOutcome, ErrorBody> {
+pub fn cas_outcome(result: RawResult) -> Result<CasOutcome, ErrorBody> {
     match expect_type(result, "cas_ok") {
         Ok(()) => Ok(CasOutcome::Swapped),
         Err(e) if e.code == ErrorCode::PRECONDITION_FAILED => Ok(CasOutcome::ValueDiffers),
@@ -247,33 +271,39 @@ pub struct Tso {
 pub const LIN_TSO: Tso = Tso { service: "lin-tso" };
 
 impl Tso {
-    /// Asks for a timestamp; decode the reply with [`timestamp`].
-    pub fn ts<N: Node>(&self, ctx: &mut Context<N>, timeout: Duration, token: N::Token) -> MsgId {
-        ctx.rpc(
-            self.service,
-            &serde_json::json!({"type": "ts"}),
-            timeout,
-            token,
-        )
+    /// Asks for a timestamp; `complete` gets it, or the error.
+    pub fn ts<N, F>(&self, ctx: &mut Context<N>, timeout: Duration, complete: F) -> MsgId
+    where
+        N: Node,
+        F: FnOnce(Result<u64, ErrorBody>) -> N::Token + Send + 'static,
+    {
+        let request = serde_json::json!({"type": "ts"});
+        ctx.rpc(self.service, &request, timeout, move |raw| {
+            complete(timestamp(raw))
+        })
     }
 }
 
 /// Decodes a `ts_ok` reply into the timestamp.
-pub fn timestamp(result: RpcResult) -> Result<u64, ErrorBody> {
+pub fn timestamp(result: RawResult) -> Result<u64, ErrorBody> {
     #[derive(Deserialize)]
     struct TsOk {
         ts: u64,
     }
-    result?.parse::<TsOk>().map(|ok| ok.ts)
+    parse::<TsOk>(result?).map(|ok| ok.ts)
 }
 
-fn expect_type(result: RpcResult, expected: &str) -> Result<(), ErrorBody> {
-    let reply = result?;
-    match reply.kind() {
+fn expect_type(result: RawResult, expected: &str) -> Result<(), ErrorBody> {
+    let body = result?;
+    match body.get("type").and_then(Value::as_str) {
         Some(kind) if kind == expected => Ok(()),
         other => Err(ErrorBody::malformed_request(format!(
-            "expected {expected} from {}, got {other:?}",
-            reply.src
+            "expected {expected}, got {other:?}"
         ))),
     }
+}
+
+fn parse<T: DeserializeOwned>(body: Value) -> Result<T, ErrorBody> {
+    T::deserialize(body)
+        .map_err(|e| ErrorBody::malformed_request(format!("service reply did not parse: {e}")))
 }

@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use maelstrom::services::{
-    cas_outcome, read_value, timestamp, write_done, LIN_KV, LIN_TSO, SEQ_KV,
-};
+use maelstrom::services::{LIN_KV, LIN_TSO, SEQ_KV};
 use maelstrom::testkit::{MemKv, TestNode};
-use maelstrom::{Context, Engine, ErrorBody, ErrorCode, Init, Node, Request, RpcResult, TimerId};
+use maelstrom::{Context, Engine, ErrorBody, ErrorCode, Init, Node, Request, TimerId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -43,7 +41,7 @@ struct Prober {
 impl Node for Prober {
     type Payload = Payload;
     type Timer = String;
-    type Token = String;
+    type Token = (String, Outcome);
 
     fn from_init(_init: &Init, ctx: &mut Context<Self>) -> Self {
         Prober {
@@ -62,11 +60,13 @@ impl Node for Prober {
                 ref peer,
                 timeout_ms,
             } => {
+                let peer = peer.clone();
+                let question = json!({"type": "question"});
                 ctx.rpc(
-                    peer,
-                    &json!({"type": "question"}),
+                    &peer.clone(),
+                    &question,
                     Duration::from_millis(timeout_ms),
-                    peer.clone(),
+                    |result| (peer, result.map_or_else(Outcome::Failed, Outcome::Answered)),
                 );
             }
             Payload::Remind {
@@ -91,12 +91,8 @@ impl Node for Prober {
         self.fired.push((ctx.now(), label));
     }
 
-    fn on_reply(&mut self, _ctx: &mut Context<Self>, peer: String, result: RpcResult) {
-        let outcome = match result {
-            Ok(reply) => Outcome::Answered(reply.body),
-            Err(e) => Outcome::Failed(e),
-        };
-        self.outcomes.push((peer, outcome));
+    fn on_reply(&mut self, _ctx: &mut Context<Self>, peer_and_outcome: (String, Outcome)) {
+        self.outcomes.push(peer_and_outcome);
     }
 }
 
@@ -437,11 +433,11 @@ enum KvCall {
     Ts,
 }
 
-enum KvToken {
-    Read,
-    Write,
-    Cas,
-    Ts,
+/// Each call's outcome, as the service clients decode it, said in one line.
+struct KvToken(String);
+
+fn said<T: std::fmt::Debug>(call: &'static str) -> impl FnOnce(Result<T, ErrorBody>) -> KvToken {
+    move |outcome| KvToken(format!("{call} {:?}", outcome.map_err(|e| e.code.0)))
 }
 
 impl Node for KvUser {
@@ -454,28 +450,19 @@ impl Node for KvUser {
     fn on_message(&mut self, ctx: &mut Context<Self>, r: Request<KvCall>) -> Result<(), ErrorBody> {
         let t = Duration::from_secs(1);
         match &r.payload {
-            KvCall::Read { key } => LIN_KV.read(ctx, key, t, KvToken::Read),
-            KvCall::Write { key, value } => LIN_KV.write(ctx, key, value, t, KvToken::Write),
+            KvCall::Read { key } => LIN_KV.read(ctx, key, t, said::<Option<Value>>("read")),
+            KvCall::Write { key, value } => LIN_KV.write(ctx, key, value, t, said("write")),
             KvCall::Cas {
                 key,
                 from,
                 to,
                 create,
-            } => LIN_KV.cas(ctx, key, from, to, *create, t, KvToken::Cas),
-            KvCall::Ts => LIN_TSO.ts(ctx, t, KvToken::Ts),
+            } => LIN_KV.cas(ctx, key, from, to, *create, t, said("cas")),
+            KvCall::Ts => LIN_TSO.ts(ctx, t, said("ts")),
         };
         Ok(())
     }
-    fn on_reply(&mut self, _: &mut Context<Self>, token: KvToken, result: RpcResult) {
-        let text = match token {
-            KvToken::Read => format!(
-                "read {:?}",
-                read_value::<Value>(result).map_err(|e| e.code.0)
-            ),
-            KvToken::Write => format!("write {:?}", write_done(result).map_err(|e| e.code.0)),
-            KvToken::Cas => format!("cas {:?}", cas_outcome(result).map_err(|e| e.code.0)),
-            KvToken::Ts => format!("ts {:?}", timestamp(result).map_err(|e| e.code.0)),
-        };
+    fn on_reply(&mut self, _: &mut Context<Self>, KvToken(text): KvToken) {
         self.results.push(text);
     }
 }
@@ -552,7 +539,7 @@ enum RelayCall {
 impl Node for Relay {
     type Payload = RelayCall;
     type Timer = ();
-    type Token = (String, Option<u64>);
+    type Token = (String, Option<u64>, Result<Value, ErrorBody>);
     fn from_init(_: &Init, _: &mut Context<Self>) -> Self {
         Relay
     }
@@ -563,13 +550,11 @@ impl Node for Relay {
     ) -> Result<(), ErrorBody> {
         match r.payload {
             RelayCall::Relay { ref peer } => {
-                let token = (r.src.clone(), r.msg_id);
-                ctx.rpc(
-                    peer,
-                    &json!({"type": "question"}),
-                    Duration::from_secs(1),
-                    token,
-                );
+                let (client, id) = (r.src.clone(), r.msg_id);
+                let question = json!({"type": "question"});
+                ctx.rpc(peer, &question, Duration::from_secs(1), move |result| {
+                    (client, id, result)
+                });
                 Ok(())
             }
             RelayCall::Fail => Err(ErrorBody::new(ErrorCode(1001), "own")
@@ -581,7 +566,7 @@ impl Node for Relay {
                 .with("hint", true)),
         }
     }
-    fn on_reply(&mut self, ctx: &mut Context<Self>, (client, id): Self::Token, result: RpcResult) {
+    fn on_reply(&mut self, ctx: &mut Context<Self>, (client, id, result): Self::Token) {
         match result {
             Ok(_) => ctx.reply_to(&client, id, &json!({"type": "relayed"})),
             Err(e) => ctx.reply_error(&client, id, &e),
