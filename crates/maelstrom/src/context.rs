@@ -214,6 +214,40 @@ impl<N: Node> Context<N> {
     }
 
     /// Asks to be handed `timer` after `after` has elapsed.
+    ///
+    /// ```
+    /// # use maelstrom::{Context, ErrorBody, Init, Node, Request};
+    /// # use std::time::Duration;
+    /// #[derive(Debug, PartialEq)]
+    /// enum Timer { Gossip }
+    /// # #[derive(serde::Deserialize)] #[serde(tag = "type", rename_all = "snake_case")]
+    /// # enum Payload {}
+    /// struct Gossiper { rounds: u32 }
+    /// impl Node for Gossiper {
+    ///     type Payload = Payload;
+    ///     type Timer = Timer;
+    ///     type Token = ();
+    ///     fn from_init(_: &Init, ctx: &mut Context<Self>) -> Self {
+    ///         ctx.set_timer(Duration::from_millis(100), Timer::Gossip);
+    ///         Gossiper { rounds: 0 }
+    ///     }
+    ///     fn on_message(&mut self, _: &mut Context<Self>, _: Request<Payload>) -> Result<(), ErrorBody> {
+    ///         Ok(())
+    ///     }
+    ///     fn on_timer(&mut self, ctx: &mut Context<Self>, Timer::Gossip: Timer) {
+    ///         self.rounds += 1;
+    ///         let peers: Vec<String> = ctx.peers().map(str::to_owned).collect();
+    ///         for peer in peers {
+    ///             ctx.send(&peer, &serde_json::json!({"type": "gossip", "round": self.rounds}));
+    ///         }
+    ///         ctx.set_timer(Duration::from_millis(100), Timer::Gossip);
+    ///     }
+    /// }
+    /// let mut node = maelstrom::testkit::TestNode::<Gossiper>::new("n0", &["n0", "n1"]);
+    /// node.advance(Duration::from_millis(250)); // virtual time: returns at once
+    /// assert_eq!(node.node().rounds, 2);
+    /// assert_eq!(node.take_sent_to("n1").len(), 2);
+    /// ```
     pub fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
         let id = TimerId(self.next_timer_id);
         self.next_timer_id += 1;

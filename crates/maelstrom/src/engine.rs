@@ -16,6 +16,28 @@ use serde_json::Value;
 
 /// Drives one node. Feed it lines with [`Engine::handle_line`], let time pass with
 /// [`Engine::handle_deadlines`], and take what it wrote from [`Engine::output`].
+///
+/// ```
+/// # use maelstrom::{ErrorBody, Handler};
+/// # #[derive(serde::Deserialize)] #[serde(tag = "type", rename_all = "snake_case")]
+/// # enum Payload { Ping }
+/// # #[derive(Default)] struct Pinger;
+/// # impl Handler for Pinger {
+/// #     type Payload = Payload; type Reply = serde_json::Value;
+/// #     fn handle(&mut self, _: Payload) -> Result<serde_json::Value, ErrorBody> {
+/// #         Ok(serde_json::json!({"type": "pong"}))
+/// #     }
+/// # }
+/// use std::time::Duration;
+/// let mut engine = maelstrom::Engine::<Pinger>::new(0);
+/// // Before init the node answers error 11, from the id the message was sent to.
+/// engine.handle_line(r#"{"src":"c1","dest":"n0","body":{"type":"ping","msg_id":1}}"#, Duration::ZERO);
+/// let init = r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}"#;
+/// engine.handle_line(init, Duration::ZERO);
+/// let out = String::from_utf8(std::mem::take(engine.output())).unwrap();
+/// assert!(out.lines().next().unwrap().contains(r#""code":11"#));
+/// assert!(out.lines().nth(1).unwrap().contains("init_ok"));
+/// ```
 pub struct Engine<N: Node> {
     node: Option<N>,
     ctx: Context<N>,

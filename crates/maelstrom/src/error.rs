@@ -98,6 +98,15 @@ impl fmt::Display for ErrorCode {
 /// An extra field named like one the body writes itself (`code`, `text`, and on the wire
 /// `type`, `msg_id`, `in_reply_to`) is left out when the body is serialized: a JSON object
 /// with a key twice means whatever its reader makes of it, so the body's own fields win.
+///
+/// ```
+/// use maelstrom::{ErrorBody, ErrorCode};
+/// let refused = ErrorBody::new(ErrorCode::PRECONDITION_FAILED, "expected 3, found 4")
+///     .with("found", 4);
+/// assert!(refused.is_definite()); // the cas certainly did not happen
+/// assert_eq!(refused.code.name(), "precondition-failed");
+/// assert!(!ErrorBody::timeout("no answer").is_definite()); // it may have happened
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize, thiserror::Error)]
 #[error("error {code}: {}", text.as_deref().unwrap_or(""))]
 pub struct ErrorBody {

@@ -49,6 +49,29 @@ where
 }
 
 /// Runs an engine over any input and output; [`run`] uses stdin and stdout.
+///
+/// ```
+/// # use maelstrom::{ErrorBody, Handler};
+/// # #[derive(serde::Deserialize)] #[serde(tag = "type", rename_all = "snake_case")]
+/// # enum Payload { Ping }
+/// # #[derive(Default)] struct Pinger;
+/// # impl Handler for Pinger {
+/// #     type Payload = Payload; type Reply = serde_json::Value;
+/// #     fn handle(&mut self, _: Payload) -> Result<serde_json::Value, ErrorBody> {
+/// #         Ok(serde_json::json!({"type": "pong"}))
+/// #     }
+/// # }
+/// let input = concat!(
+///     r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}"#, "\n",
+///     r#"{"src":"c1","dest":"n0","body":{"type":"ping","msg_id":7}}"#, "\n",
+/// );
+/// let mut output = Vec::new();
+/// maelstrom::runtime::run_with(maelstrom::Engine::<Pinger>::new(0), input.as_bytes(), &mut output)?;
+/// let lines: Vec<&str> = std::str::from_utf8(&output).unwrap().lines().collect();
+/// assert!(lines[0].contains(r#""type":"init_ok""#));
+/// assert!(lines[1].contains(r#""type":"pong""#) && lines[1].contains(r#""in_reply_to":7"#));
+/// # Ok::<(), maelstrom::RuntimeError>(())
+/// ```
 pub fn run_with<N: Node, R: Read + Send + 'static, W: Write>(
     mut engine: Engine<N>,
     input: R,
