@@ -33,6 +33,7 @@ pub mod elle;
 pub mod health;
 pub mod history;
 pub mod journal;
+pub mod maelstrom_store;
 pub mod misbehave;
 pub mod model;
 pub mod nemesis;

@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Run a test, with Maelstrom's flags.
     Test(Box<TestArgs>),
-    /// Re-run the checkers on a stored run (default: the latest).
+    /// Re-run the checkers on a stored run (default: the latest), or on a directory that
+    /// Maelstrom stored (history.edn, results.edn, jepsen.log), verdict beside verdict.
     Analyze {
         /// The run directory.
         run_dir: Option<PathBuf>,
@@ -178,6 +179,20 @@ fn test(args: &TestArgs) -> u8 {
 }
 
 fn analyze(dir: PathBuf) -> u8 {
+    if glomers::maelstrom_store::is_maelstrom_store(&dir) {
+        return match glomers::maelstrom_store::analyze(&dir) {
+            Ok(comparison) => {
+                print!("{}", glomers::report::results_summary(&comparison.results));
+                print!("{}", comparison.text());
+                println!("  run          {}", dir.display());
+                comparison.validity().exit_code() as u8
+            }
+            Err(e) => {
+                eprintln!("glomers analyze: {e}");
+                255
+            }
+        };
+    }
     match glomers::analyze::analyze_dir(&dir) {
         Ok((results, validity)) => {
             print!("{}", glomers::report::results_summary(&results));
