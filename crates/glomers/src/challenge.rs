@@ -368,7 +368,7 @@ pub enum ChallengeError {
     BadRow(&'static str, String),
     /// The workbench could not run a row.
     #[error("challenge {0}: {1}")]
-    Run(&'static str, crate::signals::RunError),
+    Run(&'static str, crate::run_errors::RunError),
 }
 
 /// The outcome of one row on one or more seeds.

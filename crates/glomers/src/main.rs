@@ -102,7 +102,7 @@ fn main() -> ExitCode {
     // progress store what it recorded (it then ends as a crashed run, exit 255); a second
     // one, or one outside a run, exits at once.
     let _ = ctrlc::set_handler(|| {
-        let in_run = glomers::signals::interrupt_current(glomers::process::kill_all_groups);
+        let in_run = glomers::interrupt::interrupt_current(glomers::process::kill_all_groups);
         if in_run {
             eprintln!("\ninterrupted: every node process has been killed; storing the run (signal again to quit at once)");
         } else {

@@ -7,8 +7,10 @@
 
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 /// node -> the nodes whose messages it drops.
 pub type Grudge = BTreeMap<String, BTreeSet<String>>;
@@ -162,10 +164,79 @@ fn least_linked(
     tied.choose(rng).copied()
 }
 
-/// The partition schedule: gaps between nemesis operations are uniform in
-/// `[0, 2 × interval)`, the first operation comes at once, start and stop alternate.
-pub fn next_gap(interval_s: f64, rng: &mut impl Rng) -> std::time::Duration {
-    std::time::Duration::from_secs_f64(rng.gen::<f64>() * 2.0 * interval_s)
+/// What the nemesis does when its time comes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Cut the network as `grudge` says (drawn from `shape`).
+    Start {
+        /// The shape drawn.
+        shape: Shape,
+        /// Who drops whom.
+        grudge: Grudge,
+    },
+    /// Heal the network.
+    Stop,
+}
+
+/// The partition schedule, as a state machine on passed-in time: start and stop alternate,
+/// the first at once, with gaps uniform in `[0, 2 × interval)` (jepsen-io/jepsen,
+/// `jepsen/src/jepsen/nemesis/combined.clj`, `partition-package`, on the generator's
+/// `stagger`), until the main phase's cutoff. It draws the shapes, grudges and gaps from its
+/// own random stream, so the run's other streams do not depend on it.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    interval_s: f64,
+    partitioned: bool,
+    next: Option<Duration>,
+    rng: Pcg64Mcg,
+}
+
+impl Schedule {
+    /// A schedule that does nothing until [`Schedule::start`].
+    pub fn new(interval_s: f64, rng: Pcg64Mcg) -> Schedule {
+        Schedule {
+            interval_s,
+            partitioned: false,
+            next: None,
+            rng,
+        }
+    }
+
+    /// The first operation is due at `now`.
+    pub fn start(&mut self, now: Duration) {
+        self.next = Some(now);
+    }
+
+    /// When the next operation is due, if one is.
+    pub fn next(&self) -> Option<Duration> {
+        self.next
+    }
+
+    /// The operation due at `now`, if any: when it was due, and what to do. Once the
+    /// cutoff has passed, a due operation ends the schedule instead (`None` action).
+    pub fn poll(
+        &mut self,
+        now: Duration,
+        cutoff: Duration,
+        nodes: &[String],
+    ) -> Option<(Duration, Option<Action>)> {
+        let due = self.next.filter(|next| *next <= now)?;
+        if now >= cutoff {
+            self.next = None;
+            return Some((due, None));
+        }
+        let action = if self.partitioned {
+            Action::Stop
+        } else {
+            let shape = *Shape::ALL.choose(&mut self.rng).unwrap_or(&Shape::One);
+            let grudge = shape.grudge(nodes, &mut self.rng);
+            Action::Start { shape, grudge }
+        };
+        self.partitioned = !self.partitioned;
+        let gap = Duration::from_secs_f64(self.rng.gen::<f64>() * 2.0 * self.interval_s);
+        self.next = Some(now + gap);
+        Some((due, Some(action)))
+    }
 }
 
 #[cfg(test)]
@@ -276,13 +347,35 @@ mod tests {
     }
 
     #[test]
-    fn gaps_are_uniform_below_twice_the_interval() {
-        let mut rng = Pcg64Mcg::seed_from_u64(9);
-        let gaps: Vec<f64> = (0..10_000)
-            .map(|_| next_gap(10.0, &mut rng).as_secs_f64())
-            .collect();
+    fn the_schedule_alternates_from_the_start_with_uniform_gaps_until_the_cutoff() {
+        let mut schedule = Schedule::new(10.0, Pcg64Mcg::seed_from_u64(9));
+        assert_eq!(schedule.next(), None, "idle until started");
+        let start = Duration::from_secs(5);
+        schedule.start(start);
+        assert_eq!(
+            schedule.poll(start - Duration::from_millis(1), Duration::MAX, &nodes(5)),
+            None
+        );
+        let (mut now, mut gaps) = (start, Vec::new());
+        for i in 0..10_000 {
+            let (due, action) = schedule.poll(now, Duration::MAX, &nodes(5)).unwrap();
+            assert_eq!(due, now);
+            match action.unwrap() {
+                Action::Start { shape, grudge } => {
+                    assert_eq!(i % 2, 0, "starts first, then alternates");
+                    assert!(Shape::ALL.contains(&shape) && !grudge.is_empty());
+                }
+                Action::Stop => assert_eq!(i % 2, 1),
+            }
+            let next = schedule.next().unwrap();
+            gaps.push((next - now).as_secs_f64());
+            now = next;
+        }
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         assert!((mean - 10.0).abs() < 0.3, "{mean}");
         assert!(gaps.iter().all(|g| (0.0..20.0).contains(g)));
+        // Due after the cutoff: the schedule ends without acting.
+        assert_eq!(schedule.poll(now, now, &nodes(5)), Some((now, None)));
+        assert_eq!(schedule.next(), None);
     }
 }

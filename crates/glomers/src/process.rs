@@ -9,7 +9,7 @@
 
 use crate::clock::Clock;
 use crate::health::{Health, Measure};
-use crate::signals::RunError;
+use crate::run_errors::RunError;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -377,7 +377,7 @@ fn spawn_thread(
     name: String,
     f: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle<()>, RunError> {
-    crate::signals::spawn_named(name, f)
+    crate::run_errors::spawn_named(name, f)
 }
 
 fn describe_exit(

@@ -15,13 +15,14 @@ use crate::checker::{self, Validity};
 use crate::clock::{Clock, RealClock};
 use crate::health::{self, Health, Measure};
 use crate::history::write_history;
+use crate::interrupt::{self, Signals};
 use crate::journal::{JournalSink, JournalWriter};
 use crate::model::network::MAX_BACKLOG;
 use crate::model::run::{Delivery, RunModel, Streams};
 use crate::options::TestOptions;
 use crate::process::{NodeEvent, NodeIo, NodeProcess, ProcessConfig, MAX_LINE_BYTES};
 use crate::progress::{Progress, Ticker};
-use crate::signals::{self, ClosedStdout, Halt, RunError, Signals};
+use crate::run_errors::{self, ClosedStdout, Halt, RunError};
 use crate::store::{self, files};
 use crate::workload::Workload;
 use serde_json::{json, Value};
@@ -121,7 +122,7 @@ pub fn run_test(
     let signals = Signals::new(move || {
         let _ = interrupt.send(NodeEvent::Interrupted);
     });
-    signals::set_current(&signals);
+    interrupt::set_current(&signals);
     let watchdog = Watchdog::start(clock.clone(), health.clone());
     let config = ProcessConfig {
         bin: options.bin.clone(),
@@ -184,7 +185,7 @@ pub fn run_test(
     for node in &mut core.nodes {
         node.stop();
     }
-    signals::clear_current();
+    interrupt::clear_current();
     watchdog.stop();
     let failed_at = core.failed_at;
     let closed_stdout = std::mem::take(&mut core.closed_stdout);
@@ -534,7 +535,7 @@ impl Watchdog {
     fn start(clock: Arc<dyn Clock>, health: Arc<Health>) -> Watchdog {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = signals::spawn_named("watchdog".into(), move || {
+        let thread = run_errors::spawn_named("watchdog".into(), move || {
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                 let due = clock.now() + WATCHDOG_PERIOD;
                 clock.sleep_until(due);

@@ -8,7 +8,7 @@ use glomers::checker::Validity;
 use glomers::options::TestArgs;
 use glomers::progress::Progress;
 use glomers::run::{run_test, RunReport};
-use glomers::signals::RunError;
+use glomers::run_errors::RunError;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -21,14 +21,13 @@ use crate::model::network::{
 };
 use crate::nemesis::{self, Shape};
 use crate::options::TestOptions;
-use crate::schedule::{Decision, Stagger};
+use crate::run_errors::{Halt, RunError};
 use crate::services::{self, Service};
-use crate::signals::{Halt, RunError};
+use crate::stagger::{Decision, Stagger};
 use crate::workload::{
     malformed_reply, rpc_failure, Completion, Generator, Invocation, Session, Setup, Step, Then,
     Workload,
 };
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Map, Value};
@@ -196,12 +195,7 @@ enum Phase {
     /// Waiting for this many setup replies.
     Setup(usize),
     /// Clients at the global rate, the nemesis on its schedule.
-    Main {
-        cutoff: Duration,
-        stagger: Stagger,
-        /// The nemesis: whether a partition is in force, and when it acts next.
-        nemesis: Option<(bool, Duration)>,
-    },
+    Main { cutoff: Duration, stagger: Stagger },
     /// The quiet period before the final operations.
     Recovery(Duration),
     /// Every thread runs its own final sequence.
@@ -228,7 +222,7 @@ pub struct RunModel {
     workers: Vec<Worker>,
     generator: Box<dyn Generator>,
     generator_rng: Pcg64Mcg,
-    nemesis_rng: Pcg64Mcg,
+    nemesis: nemesis::Schedule,
     wakes: BinaryHeap<Reverse<(Duration, u64, Wake)>>,
     wake_seq: u64,
     phase: Phase,
@@ -280,7 +274,7 @@ impl RunModel {
             workers: Vec::new(),
             generator,
             generator_rng: streams.generator,
-            nemesis_rng: streams.nemesis,
+            nemesis: nemesis::Schedule::new(options.nemesis_interval, streams.nemesis),
             wakes: BinaryHeap::new(),
             wake_seq: 0,
             phase: Phase::Init(options.nodes.iter().cloned().collect()),
@@ -458,14 +452,10 @@ impl RunModel {
         }
         let timer = self.wakes.peek().map(|Reverse((at, _, _))| *at);
         let phase = match &self.phase {
-            Phase::Main {
-                cutoff,
-                stagger,
-                nemesis,
-            } => {
+            Phase::Main { cutoff, stagger } => {
                 // Past the cutoff the phase only waits for the last operations, whose
                 // deadlines are timers: nothing of its own is due any more.
-                let nemesis = nemesis.map(|(_, next)| next);
+                let nemesis = self.nemesis.next();
                 let dispatch = (self.options.rate > 0.0
                     && self.workers.iter().any(|w| w.op.is_none()))
                 .then(|| stagger.next_due());
@@ -1111,39 +1101,29 @@ impl RunModel {
         self.phase = Phase::Main {
             cutoff,
             stagger: Stagger::new(self.options.rate, now, cutoff),
-            nemesis: self.options.partitions().then_some((false, now)),
         };
+        if self.options.partitions() {
+            self.nemesis.start(now);
+        }
     }
 
     fn step_main(&mut self, now: Duration) -> bool {
-        let Phase::Main {
-            cutoff, nemesis, ..
-        } = &mut self.phase
-        else {
+        let Phase::Main { cutoff, .. } = &self.phase else {
             return false;
         };
         let cutoff = *cutoff;
         let mut progressed = false;
-        // The nemesis alternates start and stop of partitions with uniform gaps in
-        // [0, 2 × interval), starting at once, until the cutoff.
-        if let Some((partitioned, next)) = *nemesis {
-            if next <= now {
-                progressed = true;
-                if next < cutoff {
-                    self.late(Measure::Nemesis, next, now);
+        if let Some((due, action)) = self.nemesis.poll(now, cutoff, &self.options.nodes) {
+            progressed = true;
+            if due < cutoff {
+                self.late(Measure::Nemesis, due, now);
+            }
+            match action {
+                Some(nemesis::Action::Start { shape, grudge }) => {
+                    self.start_partition(shape, &grudge, now)
                 }
-                if now >= cutoff {
-                    self.set_nemesis(None);
-                } else {
-                    if partitioned {
-                        self.heal(now);
-                    } else {
-                        self.start_partition(now);
-                    }
-                    let gap =
-                        nemesis::next_gap(self.options.nemesis_interval, &mut self.nemesis_rng);
-                    self.set_nemesis(Some((!partitioned, now + gap)));
-                }
+                Some(nemesis::Action::Stop) => self.heal(now),
+                None => {}
             }
         }
         if self.options.rate > 0.0 {
@@ -1170,8 +1150,7 @@ impl RunModel {
                 }
             }
         }
-        let nemesis_over = matches!(&self.phase, Phase::Main { nemesis, .. }
-            if nemesis.is_none_or(|(_, next)| next >= cutoff));
+        let nemesis_over = self.nemesis.next().is_none_or(|next| next >= cutoff);
         if now >= cutoff && self.idle() && nemesis_over {
             if self.generator.has_final_phase() {
                 if self.options.partitions() {
@@ -1186,16 +1165,7 @@ impl RunModel {
         progressed
     }
 
-    fn set_nemesis(&mut self, state: Option<(bool, Duration)>) {
-        if let Phase::Main { nemesis, .. } = &mut self.phase {
-            *nemesis = state;
-        }
-    }
-
-    fn start_partition(&mut self, now: Duration) {
-        let shape = *Shape::ALL
-            .choose(&mut self.nemesis_rng)
-            .unwrap_or(&Shape::One);
+    fn start_partition(&mut self, shape: Shape, grudge: &nemesis::Grudge, now: Duration) {
         self.record(
             OpType::Info,
             Process::NEMESIS,
@@ -1203,8 +1173,7 @@ impl RunModel {
             json!(shape.name()),
             now,
         );
-        let grudge = shape.grudge(&self.options.nodes, &mut self.nemesis_rng);
-        self.net.partition(&grudge);
+        self.net.partition(grudge);
         self.record(
             OpType::Info,
             Process::NEMESIS,

@@ -9,7 +9,7 @@
 
 use crate::model::node::SimNode;
 use crate::model::run::{Delivery, JournalEvent, RunModel};
-use crate::signals::RunError;
+use crate::run_errors::RunError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 

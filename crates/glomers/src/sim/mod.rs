@@ -32,7 +32,7 @@ use crate::model::node::SimNode;
 use crate::model::run::{JournalEvent, RunModel, Streams};
 use crate::options::{TestArgs, TestOptions, UsageError};
 use crate::run::RunReport;
-use crate::signals::{Halt, RunError};
+use crate::run_errors::{Halt, RunError};
 use crate::store::{self, files};
 use crate::workload::Workload;
 use serde_json::{json, Value};

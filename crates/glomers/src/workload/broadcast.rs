@@ -7,8 +7,8 @@ use super::{add_or_read, Generator, Invocation, Session, Setup, Step, WithFinalR
 
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType, Process};
+use crate::json_order::compare;
 use crate::options::TestOptions;
-use crate::values::compare;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Map, Value};

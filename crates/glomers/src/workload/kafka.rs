@@ -751,7 +751,7 @@ pub fn check(history: &[Op]) -> Value {
             .map(|(k, ms)| {
                 let mut values: Vec<Value> = ms.iter().map(|m| parse(m)).collect();
                 values.sort_by(|a, b| {
-                    crate::values::compare(a, b).unwrap_or(std::cmp::Ordering::Equal)
+                    crate::json_order::compare(a, b).unwrap_or(std::cmp::Ordering::Equal)
                 });
                 values.truncate(32);
                 (k.label(), Value::Array(values))

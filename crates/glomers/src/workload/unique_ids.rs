@@ -5,8 +5,8 @@
 use super::{Generator, Invocation, Session, Step, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::{Op, OpType};
+use crate::json_order::compare;
 use crate::options::TestOptions;
-use crate::values::compare;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
