@@ -13,12 +13,16 @@
 //! | the process driver: one core thread on the run model, I/O threads per node | [`run`], [`process`] |
 //! | the network journal on disk | [`journal`] |
 //! | what a printed line becomes on the wire | [`wire`] |
-//! | partitions | [`nemesis`] |
+//! | partitions: shapes and schedule | [`nemesis`] |
+//! | client dispatch: the global rate and thread rotation | [`stagger`] |
+//! | why a run stops short; how a signal stops it | [`run_errors`], [`interrupt`] |
+//! | JSON values ordered as Clojure's `compare` orders them | [`json_order`] |
 //! | client ids and response schemas | [`client`] |
 //! | workloads (generator, client, checker each) | [`workload`] |
 //! | generic checkers | [`checker`] |
 //! | transactional anomalies (Elle) | [`elle`] |
 //! | the store layout | [`store`] |
+//! | a store real Maelstrom wrote, re-checked | [`maelstrom_store`] |
 //! | the pages of a run: report, message diagram, timeline | [`pages`] |
 //! | `glomers serve`: the store over HTTP on loopback | [`serve`] |
 //! | the workbench's own lateness (self-health) | [`health`] |
