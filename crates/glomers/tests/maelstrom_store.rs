@@ -192,18 +192,18 @@ fn a_lost_broadcast_value_is_invalid_on_both_sides() {
 /// Kafka's final assign and poll as Jepsen 0.3.0-0.3.5 printed them into history.edn (the
 /// map's earlier :f and :value), with history.txt holding the real ones.
 fn kafka_files(with_text: bool) -> Vec<(&'static str, String)> {
-    let edn = "{:type :invoke, :f :send, :value [[:send 9 1]], :time 1000000, :process 0, :index 0}\n\
-               {:type :ok, :f :send, :value [[:send 9 [0 1]]], :time 2000000, :process 0, :index 1}\n\
+    let edn = "{:type :invoke, :f :send, :value [[:send \"9\" 1]], :time 1000000, :process 0, :index 0}\n\
+               {:type :ok, :f :send, :value [[:send \"9\" [0 1]]], :time 2000000, :process 0, :index 1}\n\
                {:type :invoke, :f :poll, :value [[:poll]], :time 9000000000, :process 1, :index 2, :final? true}\n\
                {:type :ok, :f :poll, :value [[:poll]], :time 9001000000, :process 1, :index 3, :final? true}\n\
                {:type :invoke, :f :poll, :value [[:poll]], :time 9002000000, :process 1, :index 4, :final? true}\n\
                {:type :ok, :f :poll, :value [[:poll {}]], :time 9003000000, :process 1, :index 5, :final? true}\n";
-    let txt = "0\t:invoke\t:send\t[[:send 9 1]]\n\
-               0\t:ok\t:send\t[[:send 9 [0 1]]]\n\
-               1\t:invoke\t:assign\t[9]\n\
-               1\t:ok\t:assign\t[9]\n\
+    let txt = "0\t:invoke\t:send\t[[:send \"9\" 1]]\n\
+               0\t:ok\t:send\t[[:send \"9\" [0 1]]]\n\
+               1\t:invoke\t:assign\t[\"9\"]\n\
+               1\t:ok\t:assign\t[\"9\"]\n\
                1\t:invoke\t:poll\t[[:poll]]\n\
-               1\t:ok\t:poll\t[[:poll {9 [[0 1]]}]]\n";
+               1\t:ok\t:poll\t[[:poll {\"9\" [[0 1]]}]]\n";
     let mut files = vec![
         (
             "jepsen.log",

@@ -20,9 +20,10 @@
 //!   own, which gives every option its Maelstrom default and resolves it the same way; a map
 //!   without `:argv` is read key by key. (The map's `:nemesis` is the nemesis object, not the
 //!   faults asked for, so faults come from `:argv` alone.)
-//! - **Kafka keys.** Jepsen's kafka generator draws integer keys, and a poll's result is a map
-//!   by key; JSON maps have string keys, so a kafka history's keys are all read as strings
-//!   (`9` as `"9"`), which keeps sends and polls of one key together.
+//! - **Kafka keys** stay as written. Maelstrom's kafka client speaks JSON, whose keys are
+//!   strings, so its histories carry string keys (`"9"`); only the stale values above carry
+//!   integers. Upstream's checker compares keys with `=`, so `9` and `"9"` are two keys
+//!   here too.
 
 pub mod edn;
 
@@ -141,11 +142,6 @@ pub fn read_store(dir: &Path) -> Result<StoredRun, StoreError> {
                 "no history.txt: history.edn was used as it is{}",
                 if kafka { STALE_RISK } else { "" }
             ));
-        }
-    }
-    if options.workload == "kafka" {
-        for op in &mut history {
-            string_keys(&op.f, &mut op.value);
         }
     }
     let results = read_file(files::RESULTS_EDN)
@@ -367,29 +363,6 @@ fn take_text_values(history: &mut [Op], text: &str) -> Result<usize, String> {
     Ok(changed)
 }
 
-/// Kafka keys as strings: the key of each `[:send k v]` and every key `assign` names (a
-/// poll's result map has string keys already).
-fn string_keys(f: &str, value: &mut Value) {
-    let as_string = |key: &mut Value| {
-        if let Value::Number(n) = key {
-            *key = Value::String(n.to_string());
-        }
-    };
-    match (f, value) {
-        ("assign" | "subscribe", Value::Array(keys)) => keys.iter_mut().for_each(as_string),
-        (_, Value::Array(mops)) => {
-            for mop in mops.iter_mut().filter_map(Value::as_array_mut) {
-                if mop.first().and_then(Value::as_str) == Some("send") {
-                    if let Some(key) = mop.get_mut(1) {
-                        as_string(key);
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// One checker's verdict from each side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdicts {
@@ -572,15 +545,5 @@ mod tests {
         // The map's :nemesis is an object, not the faults: none are assumed.
         assert!(options.nemesis.is_empty());
         assert!(options_from_log("no map here").is_err());
-    }
-
-    #[test]
-    fn kafka_keys_become_strings() {
-        let mut send = json!([["send", 9, 1], ["poll", {"9": []}]]);
-        string_keys("send", &mut send);
-        assert_eq!(send, json!([["send", "9", 1], ["poll", {"9": []}]]));
-        let mut assign = json!([9, 10]);
-        string_keys("assign", &mut assign);
-        assert_eq!(assign, json!(["9", "10"]));
     }
 }
