@@ -18,8 +18,8 @@
 //! | why a run stops short; how a signal stops it | [`run_errors`], [`interrupt`] |
 //! | JSON values ordered as Clojure's `compare` orders them | [`json_order`] |
 //! | client ids and response schemas | [`client`] |
-//! | workloads (generator, client, checker each) | [`workload`] |
-//! | generic checkers | [`checker`] |
+//! | workloads (generator and client each) | [`workload`] |
+//! | every checker, history in, verdict out | [`checker`] |
 //! | transactional anomalies (Elle) | [`elle`] |
 //! | the store layout | [`store`] |
 //! | a store real Maelstrom wrote, re-checked | [`maelstrom_store`] |

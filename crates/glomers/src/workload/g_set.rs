@@ -4,7 +4,7 @@
 //! (jepsen-io/jepsen, `jepsen/src/jepsen/checker.clj`, `set-full`), as broadcast. No error
 //! wrapper: every error or timeout is an indeterminate exception.
 
-use super::broadcast::{set_full, AddOrReadGenerator};
+use super::broadcast::AddOrReadGenerator;
 use super::{add_or_read, Generator, Invocation, Session, Step, WithFinalRead, Workload};
 use crate::client::{FieldType, ResponseSchema};
 use crate::history::Op;
@@ -50,6 +50,6 @@ impl Workload for GSet {
     }
 
     fn check(&self, history: &[Op], _options: &TestOptions) -> Value {
-        set_full(history, "add")
+        crate::checker::set_full::check(history, "add")
     }
 }
