@@ -1,5 +1,6 @@
-//! Workloads: each one owns its generator, its client (how an operation becomes RPCs and
-//! back) and its checker, in one file per workload.
+//! Workloads: each one owns its generator and its client (how an operation becomes RPCs and
+//! back), in one file per workload, and names the checker that judges its history (in
+//! `crate::checker`, or `crate::elle` for transactions).
 
 pub mod broadcast;
 pub mod counter;
