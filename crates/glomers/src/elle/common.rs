@@ -26,6 +26,56 @@ pub struct Meta {
     pub process: Process,
 }
 
+impl Meta {
+    /// The transaction of an invocation and its completion. One still open at the end may
+    /// have happened: it counts as indeterminate, at its invocation.
+    pub fn of(history: &[Op], invocation: usize, completion: Option<usize>) -> Meta {
+        let (completion, kind) = match completion {
+            Some(c) => (c, history[c].kind),
+            None => (invocation, OpType::Info),
+        };
+        Meta {
+            completion,
+            invocation,
+            kind,
+            process: history[invocation].process,
+        }
+    }
+}
+
+/// Files each non-empty list of cases under its anomaly's name.
+pub fn add_cases<'a>(
+    anomalies: &mut BTreeMap<String, Vec<Value>>,
+    cases: impl IntoIterator<Item = (&'a str, Vec<Value>)>,
+) {
+    for (name, found) in cases {
+        if !found.is_empty() {
+            anomalies.insert(name.into(), found);
+        }
+    }
+}
+
+/// Lost updates as Elle reports them: every group of two or more `ok` transactions that
+/// read the same state of a key and then wrote it, as `{key, value, txns}`.
+pub fn lost_update_groups<S, T>(
+    groups: BTreeMap<(u32, S), Vec<T>>,
+    key: impl Fn(u32) -> Value,
+    state: impl Fn(&S) -> Value,
+    txn: impl Fn(&T) -> Value,
+) -> Vec<Value> {
+    groups
+        .into_iter()
+        .filter(|(_, ts)| ts.len() >= 2)
+        .map(|((k, s), ts)| {
+            json!({
+                "key": key(k),
+                "value": state(&s),
+                "txns": ts.iter().map(&txn).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
 /// What the chosen models forbid, what is worth reporting, and which order edges the
 /// graph needs.
 #[derive(Debug, Clone)]

@@ -11,7 +11,9 @@
 //! transactions take part (an `info` append may have happened); `fail`ed ones only matter
 //! for aborted reads and dirty updates.
 
-use super::common::{conclude, link_order, order_step, Interner, Judgement, Meta};
+use super::common::{
+    add_cases, conclude, link_order, lost_update_groups, order_step, Interner, Judgement, Meta,
+};
 use super::graph::{Rels, TxnGraph, Why, RW, WR, WW};
 use super::models::UnknownModel;
 use crate::history::{pair_client_ops, Op, OpType};
@@ -121,17 +123,8 @@ pub fn check(
                 }
             }
         }
-        let (position, kind) = match completion {
-            Some(c) => (c, history[c].kind),
-            None => (inv, OpType::Info),
-        };
-        let mops = parse(&history[position], &mut interner)?;
-        let meta = Meta {
-            completion: position,
-            invocation: inv,
-            kind,
-            process: history[inv].process,
-        };
+        let meta = Meta::of(history, inv, completion);
+        let mops = parse(&history[meta.completion], &mut interner)?;
         txns.push(Txn { meta, mops });
     }
     txns.sort_by_key(|t| t.meta.completion);
@@ -151,24 +144,19 @@ pub fn check(
         anomalies.insert("incompatible-order".into(), incompatible);
     }
     let dirty = analysis.dirty_update_cases()?;
-    for (name, cases) in [
-        ("duplicate-elements", analysis.duplicate_cases()),
-        ("dirty-update", dirty),
-        ("G1a", analysis.g1a_cases()),
-        ("G1b", analysis.g1b_cases()),
-        ("lost-update", analysis.lost_update_cases()),
-    ] {
-        if !cases.is_empty() {
-            anomalies.insert(name.into(), cases);
-        }
-    }
     let (internal, future) = analysis.internal_cases();
-    if !internal.is_empty() {
-        anomalies.insert("internal".into(), internal);
-    }
-    if !future.is_empty() {
-        anomalies.insert("future-read".into(), future);
-    }
+    add_cases(
+        &mut anomalies,
+        [
+            ("duplicate-elements", analysis.duplicate_cases()),
+            ("dirty-update", dirty),
+            ("G1a", analysis.g1a_cases()),
+            ("G1b", analysis.g1b_cases()),
+            ("lost-update", analysis.lost_update_cases()),
+            ("internal", internal),
+            ("future-read", future),
+        ],
+    );
 
     analysis.link_data();
     let metas: Vec<Meta> = analysis.txns.iter().map(|t| t.meta).collect();
@@ -550,17 +538,12 @@ impl Analysis<'_> {
                 }
             }
         }
-        by_read
-            .into_iter()
-            .filter(|(_, ts)| ts.len() >= 2)
-            .map(|((k, v), ts)| {
-                json!({
-                    "key": self.interner.value(k),
-                    "value": self.list_json(&v),
-                    "txns": ts.iter().map(|t| self.op_json(t)).collect::<Vec<_>>(),
-                })
-            })
-            .collect()
+        lost_update_groups(
+            by_read,
+            |k| self.interner.value(k).clone(),
+            |v| self.list_json(v),
+            |t| self.op_json(t),
+        )
     }
 
     fn explain_step(

@@ -16,7 +16,10 @@
 //! 3. Non-cycle anomalies (`internal`, `G1a`, `G1b`, `lost-update`) and cycle anomalies
 //!    per strongly connected component ([`super::cycles`]), judged against the models.
 
-use super::common::{conclude, key_class, link_order, order_step, Interner, Judgement, Meta};
+use super::common::{
+    add_cases, conclude, key_class, link_order, lost_update_groups, order_step, Interner,
+    Judgement, Meta,
+};
 use super::graph::{Rels, TxnGraph, Why, RW, WR, WW};
 use super::models;
 use crate::history::{pair_client_ops, Op, OpType};
@@ -263,24 +266,15 @@ pub fn check(
     let mut key_classes = BTreeSet::new();
     let mut txns = Vec::new();
     for (inv, completion) in pair_client_ops(history) {
-        // An operation still open at the end may have happened: indeterminate.
-        let (c, kind) = match completion {
-            Some(c) => (c, history[c].kind),
-            None => (inv, OpType::Info),
-        };
-        let op = &history[c];
+        let meta = Meta::of(history, inv, completion);
+        let op = &history[meta.completion];
         if op.f != "txn" {
             continue;
         }
         let mops = parse_mops(op, &mut interner, &mut key_classes)?;
         let (ext_reads, ext_writes) = externals(&mops);
         txns.push(Txn {
-            meta: Meta {
-                completion: c,
-                invocation: inv,
-                kind,
-                process: op.process,
-            },
+            meta,
             mops,
             ext_reads,
             ext_writes,
@@ -314,16 +308,15 @@ pub fn check(
     link_order(&mut analysis.graph, history.len(), &metas, judgement.extra);
     analysis.graph.freeze();
 
-    for (name, cases) in [
-        ("internal", analysis.internal_cases()),
-        ("G1a", analysis.g1a_cases()),
-        ("G1b", analysis.g1b_cases()),
-        ("lost-update", analysis.lost_update_cases()),
-    ] {
-        if !cases.is_empty() {
-            anomalies.insert(name.into(), cases);
-        }
-    }
+    add_cases(
+        &mut anomalies,
+        [
+            ("internal", analysis.internal_cases()),
+            ("G1a", analysis.g1a_cases()),
+            ("G1b", analysis.g1b_cases()),
+            ("lost-update", analysis.lost_update_cases()),
+        ],
+    );
 
     Ok(conclude(
         &analysis.graph,
@@ -507,17 +500,12 @@ impl Analysis<'_> {
                 }
             }
         }
-        by_read
-            .into_iter()
-            .filter(|(_, ts)| ts.len() >= 2)
-            .map(|((k, v), ts)| {
-                json!({
-                    "key": self.interner.value(k),
-                    "value": self.interner.value(v),
-                    "txns": ts.iter().map(|t| self.op_json(t)).collect::<Vec<_>>(),
-                })
-            })
-            .collect()
+        lost_update_groups(
+            by_read,
+            |k| self.interner.value(k).clone(),
+            |v| self.interner.value(*v).clone(),
+            |t| self.op_json(t),
+        )
     }
 
     fn explain_step(
