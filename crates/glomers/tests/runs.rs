@@ -83,10 +83,13 @@ fn run(argv: &[&str]) -> (RunReport, Duration) {
     (report, started.elapsed())
 }
 
-fn misbehave(mode: &str, token: &str, workload: &str, extra: &[&str]) -> (RunReport, Duration) {
+/// Runs the misbehaving node in `mode` (its processes marked with `token`) under `flags`,
+/// a command line's words after `-w W --bin B`; seed 5 unless the flags name one.
+fn misbehave(mode: &str, token: &str, workload: &str, flags: &str) -> (RunReport, Duration) {
     let bin = env!("CARGO_BIN_EXE_misbehave");
+    let extra: Vec<&str> = flags.split_whitespace().collect();
     let mut argv = vec!["-w", workload, "--bin", bin, mode, token];
-    argv.extend_from_slice(extra);
+    argv.extend_from_slice(&extra);
     if !extra.contains(&"--seed") {
         argv.extend(["--seed", "5"]);
     }
@@ -185,7 +188,7 @@ fn wrong_echo_is_invalid() {
         "wrong-echo",
         "tok-wrong-echo",
         "echo",
-        &["--node-count", "1", "--time-limit", "2", "--rate", "20"],
+        "--node-count 1 --time-limit 2 --rate 20",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid));
@@ -203,7 +206,7 @@ fn duplicate_ids_are_invalid() {
         "dup-ids",
         "tok-dup-ids",
         "unique-ids",
-        &["--node-count", "2", "--time-limit", "2", "--rate", "50"],
+        "--node-count 2 --time-limit 2 --rate 50",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
@@ -216,7 +219,7 @@ fn an_extra_reply_key_makes_operations_indeterminate() {
         "extra-key",
         "tok-extra-key",
         "echo",
-        &["--node-count", "1", "--time-limit", "2", "--rate", "20"],
+        "--node-count 1 --time-limit 2 --rate 20",
     );
     let r = results(&report);
     assert_eq!(
@@ -241,7 +244,7 @@ fn non_json_on_stdout_fails_the_run_at_once_naming_node_line_and_rule() {
         "non-json",
         "tok-non-json",
         "echo",
-        &["--node-count", "1", "--time-limit", "30", "--rate", "50"],
+        "--node-count 1 --time-limit 30 --rate 50",
     );
     assert_eq!(report.exit_code(), 255);
     match &report.outcome {
@@ -267,7 +270,7 @@ fn a_node_that_exits_ends_the_run_with_its_status_and_stderr() {
         "exit",
         "tok-exit",
         "echo",
-        &["--node-count", "2", "--time-limit", "30", "--rate", "50"],
+        "--node-count 2 --time-limit 30 --rate 50",
     );
     match &report.outcome {
         Err(RunError::NodeExited { report, .. }) => {
@@ -304,7 +307,7 @@ fn a_node_that_never_answers_init_fails_init() {
         "no-init",
         "tok-no-init",
         "echo",
-        &["--node-count", "1", "--time-limit", "5"],
+        "--node-count 1 --time-limit 5",
     );
     match &report.outcome {
         Err(RunError::InitFailed { node, reason }) => {
@@ -321,7 +324,7 @@ fn replies_slower_than_the_timeout_are_indeterminate_and_silence_the_node() {
         "slow",
         "tok-slow",
         "echo",
-        &["--node-count", "1", "--time-limit", "8", "--rate", "1"],
+        "--node-count 1 --time-limit 8 --rate 1",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
@@ -356,18 +359,7 @@ fn a_node_that_never_retries_loses_values_under_partitions() {
         "broadcast-once",
         "tok-broadcast-once",
         "broadcast",
-        &[
-            "--node-count",
-            "5",
-            "--time-limit",
-            "6",
-            "--rate",
-            "30",
-            "--nemesis",
-            "partition",
-            "--nemesis-interval",
-            "1",
-        ],
+        "--node-count 5 --time-limit 6 --rate 30 --nemesis partition --nemesis-interval 1",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
@@ -404,22 +396,8 @@ fn g_counter_passes_with_partitions() {
 fn a_single_key_read_modify_write_counter_fails_on_some_seed() {
     // Stale seq-kv reads make some final read wrong on most seeds, not all: try up to 8.
     let invalid = (1..=8).find(|seed| {
-        let seed = seed.to_string();
-        let (report, _) = misbehave(
-            "counter-rmw",
-            "tok-counter-rmw",
-            "g-counter",
-            &[
-                "--node-count",
-                "3",
-                "--time-limit",
-                "3",
-                "--rate",
-                "50",
-                "--seed",
-                &seed,
-            ],
-        );
+        let flags = format!("--node-count 3 --time-limit 3 --rate 50 --seed {seed}");
+        let (report, _) = misbehave("counter-rmw", "tok-counter-rmw", "g-counter", &flags);
         let r = results(&report);
         if report.validity() == Some(Validity::Invalid) {
             assert!(
@@ -459,16 +437,7 @@ fn kafka_offsets_assigned_per_node_are_caught() {
         "kafka-local",
         "tok-kafka-local",
         "kafka",
-        &[
-            "--node-count",
-            "2",
-            "--concurrency",
-            "2n",
-            "--time-limit",
-            "4",
-            "--rate",
-            "200",
-        ],
+        "--node-count 2 --concurrency 2n --time-limit 4 --rate 200",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
@@ -497,21 +466,8 @@ fn txn_store_passes_read_committed_under_partitions() {
 
 #[test]
 fn dirty_and_aborted_writes_are_caught() {
-    let flags = [
-        "--node-count",
-        "2",
-        "--concurrency",
-        "2n",
-        "--time-limit",
-        "4",
-        "--rate",
-        "300",
-        "--latency",
-        "5",
-        "--consistency-models",
-        "read-committed",
-    ];
-    let (report, _) = misbehave("txn-dirty", "tok-txn-dirty", "txn-rw-register", &flags);
+    let flags = "--node-count 2 --concurrency 2n --time-limit 4 --rate 300 --latency 5 --consistency-models read-committed";
+    let (report, _) = misbehave("txn-dirty", "tok-txn-dirty", "txn-rw-register", flags);
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
     let types = r["workload"]["anomaly-types"].as_array().unwrap();
@@ -527,12 +483,12 @@ fn dirty_and_aborted_writes_are_caught() {
 
 #[test]
 fn g_set_is_checked_with_set_full() {
-    let flags = ["--time-limit", "3", "--rate", "50"];
+    let flags = "--time-limit 3 --rate 50";
     let (report, _) = misbehave(
         "g-set-local",
         "tok-gset-one",
         "g-set",
-        &[&flags[..], &["--node-count", "1"]].concat(),
+        &format!("{flags} --node-count 1"),
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
@@ -542,7 +498,7 @@ fn g_set_is_checked_with_set_full() {
         "g-set-local",
         "tok-gset-three",
         "g-set",
-        &[&flags[..], &["--node-count", "3"]].concat(),
+        &format!("{flags} --node-count 3"),
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
@@ -551,19 +507,8 @@ fn g_set_is_checked_with_set_full() {
 
 #[test]
 fn lin_kv_through_the_service_is_linearizable_and_local_maps_are_not() {
-    let flags = [
-        "--node-count",
-        "2",
-        "--concurrency",
-        "2n",
-        "--time-limit",
-        "4",
-        "--rate",
-        "100",
-        "--latency",
-        "5",
-    ];
-    let (report, _) = misbehave("lin-kv-proxy", "tok-linkv-proxy", "lin-kv", &flags);
+    let flags = "--node-count 2 --concurrency 2n --time-limit 4 --rate 100 --latency 5";
+    let (report, _) = misbehave("lin-kv-proxy", "tok-linkv-proxy", "lin-kv", flags);
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
     assert!(
@@ -571,7 +516,7 @@ fn lin_kv_through_the_service_is_linearizable_and_local_maps_are_not() {
         "{r:#}"
     );
 
-    let (report, _) = misbehave("lin-kv-local", "tok-linkv-local", "lin-kv", &flags);
+    let (report, _) = misbehave("lin-kv-local", "tok-linkv-local", "lin-kv", flags);
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
     assert_eq!(r["workload"]["failures"], serde_json::json!([0]));
@@ -616,12 +561,12 @@ fn lin_kv_refuses_a_concurrency_that_is_not_a_multiple_of_2n() {
 
 #[test]
 fn list_append_is_strict_serializable_on_one_node_only() {
-    let flags = ["--time-limit", "3", "--rate", "200", "--concurrency", "4"];
+    let flags = "--time-limit 3 --rate 200 --concurrency 4";
     let (report, _) = misbehave(
         "list-append-local",
         "tok-append-one",
         "txn-list-append",
-        &[&flags[..], &["--node-count", "1"]].concat(),
+        &format!("{flags} --node-count 1"),
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
@@ -630,7 +575,7 @@ fn list_append_is_strict_serializable_on_one_node_only() {
         "list-append-local",
         "tok-append-two",
         "txn-list-append",
-        &[&flags[..], &["--node-count", "2"]].concat(),
+        &format!("{flags} --node-count 2"),
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Invalid), "{r:#}");
@@ -649,16 +594,7 @@ fn a_key_printed_twice_reaches_the_receiver_once_holding_the_last_value() {
         "dup-key",
         "tok-dup-key",
         "broadcast",
-        &[
-            "--node-count",
-            "3",
-            "--time-limit",
-            "3",
-            "--rate",
-            "20",
-            "--topology",
-            "total",
-        ],
+        "--node-count 3 --time-limit 3 --rate 20 --topology total",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
@@ -685,7 +621,7 @@ fn a_node_printing_without_newlines_is_stopped_at_the_line_limit() {
         "tok-no-newline",
         "echo",
         // No requests: nothing else the node prints ends its endless line.
-        &["--node-count", "2", "--time-limit", "30", "--rate", "0"],
+        "--node-count 2 --time-limit 30 --rate 0",
     );
     assert_eq!(report.exit_code(), 255);
     match &report.outcome {
@@ -715,15 +651,7 @@ fn a_flood_of_valid_messages_is_journaled_to_disk_and_judged() {
         "flood",
         "tok-flood",
         "echo",
-        &[
-            "--node-count",
-            "2",
-            "--time-limit",
-            "3",
-            "--rate",
-            "20",
-            "50",
-        ],
+        "--node-count 2 --time-limit 3 --rate 20 50",
     );
     let r = results(&report);
     assert_eq!(report.validity(), Some(Validity::Valid), "{r:#}");
@@ -746,7 +674,7 @@ fn a_node_that_closes_its_stdout_is_named_in_the_summary() {
         "close-stdout",
         "tok-close-stdout",
         "echo",
-        &["--node-count", "1", "--time-limit", "3", "--rate", "20"],
+        "--node-count 1 --time-limit 3 --rate 20",
     );
     let r = results(&report);
     assert_eq!(r["glomers"]["closed-stdout"][0]["node"], "n0", "{r:#}");
