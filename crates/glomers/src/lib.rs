@@ -28,17 +28,16 @@
 //! | the workbench's own lateness (self-health) | [`health`] |
 //! | the challenge suite | [`challenge`] |
 
+pub use checkers::{elle, history, json_order};
+
 pub mod analyze;
 pub mod challenge;
 pub mod checker;
 pub mod client;
 pub mod clock;
-pub mod elle;
 pub mod health;
-pub mod history;
 pub mod interrupt;
 pub mod journal;
-pub mod json_order;
 pub mod maelstrom_store;
 pub mod misbehave;
 pub mod model;

@@ -122,23 +122,7 @@ pub struct TestArgs {
     pub args: Vec<String>,
 }
 
-/// `--availability`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Availability {
-    /// `total`: every operation must succeed.
-    Total(TotalTag),
-    /// At least this fraction of operations must succeed.
-    Fraction(f64),
-}
-
-/// The word `total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TotalTag {
-    /// `"total"`.
-    Total,
-}
+pub use checkers::availability::{Availability, TotalTag};
 
 /// Validated options of one test run; stored as `test.json` so that `analyze` can re-run the
 /// checkers exactly.

@@ -14,7 +14,6 @@
 use crate::checker::{self, Validity};
 use crate::clock::{Clock, RealClock};
 use crate::health::{self, Health, Measure};
-use crate::history::write_history;
 use crate::interrupt::{self, Signals};
 use crate::journal::{JournalSink, JournalWriter};
 use crate::model::network::MAX_BACKLOG;
@@ -23,6 +22,7 @@ use crate::options::TestOptions;
 use crate::process::{NodeEvent, NodeIo, NodeProcess, ProcessConfig, MAX_LINE_BYTES};
 use crate::progress::{Progress, Ticker};
 use crate::run_errors::{self, ClosedStdout, Halt, RunError};
+use crate::store::write_history;
 use crate::store::{self, files};
 use crate::workload::Workload;
 use serde_json::{json, Value};

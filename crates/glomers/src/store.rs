@@ -5,7 +5,7 @@ use crate::checker::{NetEvent, NetTally};
 use crate::history::Op;
 use crate::options::TestOptions;
 use serde_json::Value;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,6 +37,19 @@ pub mod files {
     pub const MESSAGES_DIAGRAM: &str = "messages.html";
     /// The report of the run (a page): verdict, failures drawn, links to the rest.
     pub const REPORT: &str = "index.html";
+}
+
+/// Writes `history.jsonl` (one op per line) and `history.txt`.
+pub fn write_history(dir: &Path, history: &[Op]) -> io::Result<()> {
+    let mut jsonl = io::BufWriter::new(std::fs::File::create(dir.join(files::HISTORY))?);
+    let mut txt = io::BufWriter::new(std::fs::File::create(dir.join(files::HISTORY_TEXT))?);
+    for op in history {
+        serde_json::to_writer(&mut jsonl, op)?;
+        jsonl.write_all(b"\n")?;
+        writeln!(txt, "{}", op.text_line())?;
+    }
+    jsonl.flush()?;
+    txt.flush()
 }
 
 /// Creates `store/<workload>/<timestamp>/` and its `node-logs/`, and points `store/current`

@@ -16,6 +16,7 @@
 //! The run's state machine ([`crate::model::run`]) holds this model; a process run drives
 //! it on the real clock, unit tests and a simulation on virtual time.
 
+pub use checkers::net::{is_client, EventKind};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,6 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// True for client endpoints. Maelstrom's rule is literally "starts with `c`" (a [QUIRK]
-/// we keep; node names starting with `c` are rejected at start-up instead).
-pub fn is_client(id: &str) -> bool {
-    id.starts_with('c')
-}
 
 /// One message in flight. The body is kept as JSON text: it is delivered as written, and only
 /// clients and checkers parse it.
@@ -103,16 +98,6 @@ impl Latency {
             }
         }
     }
-}
-
-/// Send or delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    /// The message entered the network.
-    Send,
-    /// The message was handed to its receiver.
-    Recv,
 }
 
 /// Why the network refused a message.

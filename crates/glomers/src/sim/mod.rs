@@ -26,13 +26,14 @@
 pub mod driver;
 
 use crate::checker::{self, NetTally, Validity};
-use crate::history::{write_history, Op};
+use crate::history::Op;
 use crate::journal::write_journal_line;
 use crate::model::node::SimNode;
 use crate::model::run::{JournalEvent, RunModel, Streams};
 use crate::options::{TestArgs, TestOptions, UsageError};
 use crate::run::RunReport;
 use crate::run_errors::{Halt, RunError};
+use crate::store::write_history;
 use crate::store::{self, files};
 use crate::workload::Workload;
 use serde_json::{json, Value};

@@ -1,8 +1,26 @@
 //! `availability`: the fraction of invocations that completed `ok`, against `--availability`.
 
 use crate::history::{Op, OpType};
-use crate::options::Availability;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+/// The availability a run must reach (`--availability`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Availability {
+    /// `total`: every operation must succeed.
+    Total(TotalTag),
+    /// At least this fraction of operations must succeed.
+    Fraction(f64),
+}
+
+/// The word `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TotalTag {
+    /// `"total"`.
+    Total,
+}
 
 /// The `availability` result.
 pub fn check(history: &[Op], expected: Option<Availability>) -> Value {
@@ -26,9 +44,9 @@ pub fn check(history: &[Op], expected: Option<Availability>) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::TotalTag;
     use super::*;
     use crate::history::Process;
-    use crate::options::TotalTag;
 
     fn op(kind: OpType) -> Op {
         Op {

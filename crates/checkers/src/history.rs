@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 use std::path::Path;
 
 /// What an operation record is.
@@ -152,21 +152,6 @@ pub fn pair_client_ops(history: &[Op]) -> Vec<(usize, Option<usize>)> {
         }
     }
     pairs
-}
-
-/// Writes `history.jsonl` (one op per line) and `history.txt`.
-pub fn write_history(dir: &Path, history: &[Op]) -> io::Result<()> {
-    let mut jsonl = io::BufWriter::new(std::fs::File::create(dir.join("history.jsonl"))?);
-    let mut txt = io::BufWriter::new(std::fs::File::create(
-        dir.join(crate::store::files::HISTORY_TEXT),
-    )?);
-    for op in history {
-        serde_json::to_writer(&mut jsonl, op)?;
-        jsonl.write_all(b"\n")?;
-        writeln!(txt, "{}", op.text_line())?;
-    }
-    jsonl.flush()?;
-    txt.flush()
 }
 
 /// Reads `history.jsonl` back.

@@ -23,7 +23,7 @@ const EXAMPLES: usize = 8;
 /// carry strings, and poll results are JSON objects, whose keys are strings; an integer key
 /// comes from a history built elsewhere.)
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Key {
+pub enum Key {
     /// A string key.
     Text(String),
     /// Any other key, as its JSON text.
@@ -39,7 +39,7 @@ impl Key {
     }
 
     /// The name of the key where it must be a string (a JSON object's key).
-    pub(crate) fn label(&self) -> String {
+    pub fn label(&self) -> String {
         match self {
             Key::Text(s) | Key::Other(s) => s.clone(),
         }
@@ -67,10 +67,10 @@ impl serde::Serialize for Key {
 }
 
 /// A message as canonical JSON text (`1` and `1.0` differ).
-type Msg = String;
+pub type Msg = String;
 
 /// The send in an op's value: `(key, message, offset if known)`.
-pub(crate) fn send_of(op: &Op) -> Option<(Key, Msg, Option<i64>)> {
+pub fn send_of(op: &Op) -> Option<(Key, Msg, Option<i64>)> {
     let mop = op.value.get(0)?;
     if mop.get(0)?.as_str()? != "send" {
         return None;
@@ -85,7 +85,7 @@ pub(crate) fn send_of(op: &Op) -> Option<(Key, Msg, Option<i64>)> {
 }
 
 /// The messages an `ok` poll read: key -> `[(offset, message)]` in returned order.
-pub(crate) fn reads_of(op: &Op) -> BTreeMap<Key, Vec<(Option<i64>, Msg)>> {
+pub fn reads_of(op: &Op) -> BTreeMap<Key, Vec<(Option<i64>, Msg)>> {
     let mut reads = BTreeMap::new();
     if op.kind != OpType::Ok || op.f != "poll" {
         return reads;
@@ -109,7 +109,7 @@ pub(crate) fn reads_of(op: &Op) -> BTreeMap<Key, Vec<(Option<i64>, Msg)>> {
 }
 
 /// A key as the wire carries it: Maelstrom's kafka schema makes every key a string.
-pub(crate) fn key_text(key: &Value) -> String {
+pub fn key_text(key: &Value) -> String {
     key.as_str().map_or_else(|| key.to_string(), str::to_owned)
 }
 

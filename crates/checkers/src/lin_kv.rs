@@ -1,8 +1,8 @@
 //! lin-kv histories judged for linearizability key by key (Knossos's `cas-register` per
 //! independent key, as jepsen-io/maelstrom's `src/maelstrom/workload/lin_kv.clj` checks it).
 
-use crate::checker::linearizable::{self, Operation, RegisterOp, Verdict};
 use crate::history::{pair_client_ops, Op, OpType};
+use crate::linearizable::{self, Operation, RegisterOp, Verdict};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
