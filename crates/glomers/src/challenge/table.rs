@@ -153,8 +153,10 @@ pub const CHALLENGES: &[Challenge] = &[
         id: "5c",
         title: "kafka efficient",
         flags: KAFKA_MULTI,
+        // The challenge sets no figure; ours is below the leanest public solution we know
+        // (2.51 messages per operation on this command).
         targets: &[
-            Target::MsgsPerOp(Limit::at_most(5.0)),
+            Target::MsgsPerOp(Limit::at_most(2.3)),
             Target::Availability(0.999),
         ],
         ..KAFKA
