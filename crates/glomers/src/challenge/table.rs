@@ -59,6 +59,14 @@ const TXN: Challenge = Challenge {
     nodes: engine::<txn::TxnNode>,
     ..ECHO
 };
+/// Beyond Fly.io's challenges: Maelstrom's own Raft exercise, under partitions.
+const RAFT: Challenge = Challenge {
+    package: "raft",
+    bin: "raft",
+    workload: "lin-kv",
+    nodes: engine::<raft::RaftNode>,
+    ..ECHO
+};
 
 /// Every challenge implemented so far, in order.
 pub const CHALLENGES: &[Challenge] = &[
@@ -205,6 +213,20 @@ pub const CHALLENGES: &[Challenge] = &[
         flags: "--node-count 2 --concurrency 2n --time-limit 20 --rate 1000 \
                 --consistency-models read-committed --availability total --nemesis partition",
         ..TXN
+    },
+    Challenge {
+        id: "raft-3",
+        title: "raft lin-kv, 3 nodes + partitions",
+        flags: "--node-count 3 --concurrency 4n --rate 30 --time-limit 60 \
+                --nemesis partition --nemesis-interval 10",
+        ..RAFT
+    },
+    Challenge {
+        id: "raft-5",
+        title: "raft lin-kv, 5 nodes + partitions",
+        flags: "--node-count 5 --concurrency 4n --rate 30 --time-limit 60 \
+                --nemesis partition --nemesis-interval 10",
+        ..RAFT
     },
 ];
 
