@@ -66,6 +66,10 @@ pub enum Payload {
     Forward {
         /// The request.
         op: Op,
+        /// The sender cannot reach the leader and asks the receiver, which can, to pass the
+        /// request on: one more hop.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        relay: bool,
     },
     /// A candidate asks for a vote; with `pre_vote`, only whether it would get one, changing
     /// nothing on the voter.
@@ -87,6 +91,9 @@ pub enum Payload {
         granted: bool,
         /// Whether this answers a pre-vote.
         pre_vote: bool,
+        /// Why a pre-vote is refused: the voter hears this leader.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leader: Option<String>,
     },
     /// The leader's entries for a follower, and its heartbeat.
     AppendEntries {
@@ -170,6 +177,17 @@ struct Proposal {
     requester: Requester,
 }
 
+/// How a request reached this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// From its client.
+    Client,
+    /// Forwarded by a follower that takes this node for the leader.
+    Forwarded,
+    /// From a follower that cannot reach the leader, to be passed on.
+    Relayed,
+}
+
 /// A request waiting for a leader to be known.
 #[derive(Debug)]
 struct Held {
@@ -217,6 +235,11 @@ pub struct RaftNode {
     leader: Option<String>,
     /// When a leader was last heard from (appends in its term).
     leader_heard_at: Option<Time>,
+    /// A peer that hears a leader this node cannot (it said so, refusing a pre-vote), and
+    /// until when to send requests through it. A partition can leave a node with links
+    /// only to the leader's followers (Maelstrom's majorities ring); through them it can
+    /// still be served.
+    relay: Option<(String, Time)>,
     election_at: Time,
     log: Log,
     commit: u64,
@@ -416,43 +439,48 @@ impl RaftNode {
         }
     }
 
-    /// A client's request (or a follower's forward of one): proposed if this node leads,
-    /// forwarded to the leader if it knows one, else held until it does.
-    fn submit(&mut self, ctx: &mut Context<Self>, requester: Requester, op: Op, forwarded: bool) {
+    /// Where a client's request goes from a follower: to the leader, or through a relay to
+    /// it.
+    fn route(&self, now: Time) -> Option<(&str, bool)> {
+        if let Some(leader) = &self.leader {
+            return Some((leader, false));
+        }
+        let (via, until) = self.relay.as_ref()?;
+        (now < *until).then_some((via.as_str(), true))
+    }
+
+    /// A request: proposed if this node leads; else a client's is forwarded to the leader
+    /// (directly or through a relay) or held until one is known, and a relayed one is passed
+    /// on to the leader. Anything else is refused, definitely, since nothing was proposed.
+    fn submit(&mut self, ctx: &mut Context<Self>, requester: Requester, op: Op, arrival: Arrival) {
         if self.is_leader() {
             self.append(ctx, Some(op), Some(requester));
             return;
         }
-        if forwarded {
-            // One hop only: a forward that reaches a node that no longer leads is refused,
-            // definitely, since nothing was proposed.
-            let leader = self.leader.as_deref().unwrap_or("unknown");
-            answer(
-                ctx,
-                &requester,
-                Err(ErrorBody::temporarily_unavailable(format!(
-                    "{} is not the leader (the leader is {leader})",
-                    self.id
-                ))),
-            );
-            return;
-        }
-        match self.leader.clone() {
-            Some(leader) => forward(ctx, &leader, requester, op),
-            None => self.held.push_back(Held {
+        match (arrival, self.route(ctx.now())) {
+            (Arrival::Client, Some((to, relay))) => forward(ctx, to, relay, requester, op),
+            (Arrival::Client, None) => self.held.push_back(Held {
                 requester,
                 op,
                 until: ctx.now() + HOLD,
             }),
+            (Arrival::Relayed, Some((leader, false))) => forward(ctx, leader, false, requester, op),
+            (Arrival::Forwarded | Arrival::Relayed, _) => {
+                let leader = self.leader.as_deref().unwrap_or("unknown");
+                let refusal = ErrorBody::temporarily_unavailable(format!(
+                    "{} is not the leader and cannot reach it (the leader is {leader})",
+                    self.id
+                ));
+                answer(ctx, &requester, Err(refusal));
+            }
         }
     }
 
-    /// Sends held requests to the leader now known (or proposes them, as leader).
+    /// Sends held requests on, once there is somewhere to send them.
     fn release_held(&mut self, ctx: &mut Context<Self>) {
-        while let Some(held) = self.held.pop_front() {
-            self.submit(ctx, held.requester, held.op, false);
-            if self.leader.is_none() {
-                break;
+        if self.is_leader() || self.route(ctx.now()).is_some() {
+            for held in std::mem::take(&mut self.held) {
+                self.submit(ctx, held.requester, held.op, Arrival::Client);
             }
         }
     }
@@ -472,15 +500,13 @@ impl RaftNode {
                     .leader_heard_at
                     .is_some_and(|at| ctx.now() < at + LEADER_LEASE);
             let granted = term > self.term && up_to_date && !heard_leader;
-            let term = if granted { term } else { self.term };
-            ctx.send(
-                src,
-                &Payload::Vote {
-                    term,
-                    granted,
-                    pre_vote,
-                },
-            );
+            let vote = Payload::Vote {
+                term: if granted { term } else { self.term },
+                granted,
+                pre_vote,
+                leader: self.leader.clone().filter(|_| heard_leader),
+            };
+            ctx.send(src, &vote);
             return;
         }
         if term > self.term {
@@ -492,15 +518,13 @@ impl RaftNode {
             self.voted_for = Some(src.to_owned());
             self.reset_election_timer(ctx);
         }
-        let term = self.term;
-        ctx.send(
-            src,
-            &Payload::Vote {
-                term,
-                granted,
-                pre_vote,
-            },
-        );
+        let vote = Payload::Vote {
+            term: self.term,
+            granted,
+            pre_vote,
+            leader: None,
+        };
+        ctx.send(src, &vote);
     }
 
     fn on_vote(
@@ -508,12 +532,21 @@ impl RaftNode {
         ctx: &mut Context<Self>,
         src: &str,
         term: u64,
-        granted: bool,
-        pre_vote: bool,
+        (granted, pre_vote): (bool, bool),
+        leader: Option<String>,
     ) {
         if term > self.term && !(pre_vote && granted) {
             self.become_follower(ctx, term);
             return;
+        }
+        if let Some(leader) = leader.filter(|l| *l != self.id && self.leader.is_none()) {
+            tracing::debug!(
+                via = src,
+                leader,
+                "the leader is out of reach: relaying through a peer"
+            );
+            self.relay = Some((src.to_owned(), ctx.now() + 2 * ELECTION_TIMEOUT));
+            self.release_held(ctx);
         }
         let votes = match (&mut self.role, pre_vote) {
             (Role::PreCandidate(votes), true) if term == self.term + 1 => votes,
@@ -646,10 +679,10 @@ fn answer(ctx: &mut Context<RaftNode>, to: &Requester, outcome: Result<Answer, E
     }
 }
 
-fn forward(ctx: &mut Context<RaftNode>, leader: &str, client: Requester, op: Op) {
+fn forward(ctx: &mut Context<RaftNode>, to: &str, relay: bool, client: Requester, op: Op) {
     ctx.rpc(
-        leader,
-        &Payload::Forward { op },
+        to,
+        &Payload::Forward { op, relay },
         FORWARD_TIMEOUT,
         move |result| Token::Forwarded { client, result },
     );
@@ -674,6 +707,7 @@ impl Node for RaftNode {
             role: Role::Follower,
             leader: None,
             leader_heard_at: None,
+            relay: None,
             election_at: ctx.now(),
             log: Log::default(),
             commit: 0,
@@ -698,13 +732,20 @@ impl Node for RaftNode {
         };
         let payload = match request.payload.into_op() {
             Ok(op) => {
-                self.submit(ctx, requester, op, false);
+                self.submit(ctx, requester, op, Arrival::Client);
                 return Ok(());
             }
             Err(payload) => payload,
         };
         match payload {
-            Payload::Forward { op } => self.submit(ctx, requester, op, true),
+            Payload::Forward { op, relay } => {
+                let arrival = if relay {
+                    Arrival::Relayed
+                } else {
+                    Arrival::Forwarded
+                };
+                self.submit(ctx, requester, op, arrival)
+            }
             Payload::RequestVote {
                 term,
                 last_log_index,
@@ -715,7 +756,8 @@ impl Node for RaftNode {
                 term,
                 granted,
                 pre_vote,
-            } => self.on_vote(ctx, &src, term, granted, pre_vote),
+                leader,
+            } => self.on_vote(ctx, &src, term, (granted, pre_vote), leader),
             Payload::AppendEntries {
                 term,
                 prev_index,
