@@ -284,7 +284,10 @@ fn a_node_that_cannot_hear_the_leader_cannot_depose_it_through_others() {
     let answer = c.call(&leader, json!({"type": "write", "key": 1, "value": 1}));
     assert_eq!(answer["type"], "write_ok");
     let relayed = c.call(&deaf, json!({"type": "cas", "key": 1, "from": 1, "to": 2}));
-    assert_eq!(relayed["type"], "cas_ok", "served through {other}: {relayed}");
+    assert_eq!(
+        relayed["type"], "cas_ok",
+        "served through {other}: {relayed}"
+    );
 }
 
 #[test]
