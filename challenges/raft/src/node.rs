@@ -1,7 +1,7 @@
 //! The Raft node: roles, elections, replication, commit, and the clients' requests.
 
 use crate::log::{Entry, Log};
-use crate::store::{Answer, Op, Store};
+use crate::store::{Answer, MicroOp, Op, Store};
 use maelstrom::{Context, ErrorBody, Init, MsgId, Node, Request, Time};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,11 @@ pub enum Payload {
         /// A missing key counts as holding `from`.
         #[serde(default)]
         create_if_not_exists: bool,
+    },
+    /// A client's transaction.
+    Txn {
+        /// Its micro-ops.
+        txn: Vec<MicroOp>,
     },
     /// A follower hands a client's request to the leader, which answers it as the client's
     /// own (an [`Answer`] or an error).
@@ -137,6 +142,7 @@ impl Payload {
                 to,
                 create_if_not_exists,
             }),
+            Payload::Txn { txn } => Ok(Op::Txn { txn }),
             other => Err(other),
         }
     }
@@ -466,10 +472,10 @@ impl RaftNode {
             }),
             (Arrival::Relayed, Some((leader, false))) => forward(ctx, leader, false, requester, op),
             (Arrival::Forwarded | Arrival::Relayed, _) => {
-                let leader = self.leader.as_deref().unwrap_or("unknown");
+                let leader = self.leader.as_deref().unwrap_or("none known");
                 let refusal = ErrorBody::temporarily_unavailable(format!(
-                    "{} is not the leader and cannot reach it (the leader is {leader})",
-                    self.id
+                    "{} does not lead term {} (its leader: {leader})",
+                    self.id, self.term
                 ));
                 answer(ctx, &requester, Err(refusal));
             }
@@ -770,7 +776,10 @@ impl Node for RaftNode {
                 success,
                 index,
             } => self.on_appended(ctx, &src, term, success, index),
-            Payload::Read { .. } | Payload::Write { .. } | Payload::Cas { .. } => {}
+            Payload::Read { .. }
+            | Payload::Write { .. }
+            | Payload::Cas { .. }
+            | Payload::Txn { .. } => {}
         }
         Ok(())
     }

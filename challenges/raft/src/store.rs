@@ -1,11 +1,13 @@
 //! The state machine the log drives: a map of registers with Maelstrom's `lin-kv` requests
 //! (jepsen-io/maelstrom, `doc/services.md` and `src/maelstrom/service.clj`, the KV
-//! service): read, write, and compare-and-set, keys and values any JSON.
+//! service): read, write, and compare-and-set, keys and values any JSON; and transactions
+//! of the `txn-rw-register` and `txn-list-append` workloads (jepsen-io/maelstrom,
+//! `doc/workloads.md`), each applied whole, at its place in the log.
 
 use maelstrom::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A request the log orders, as clients send it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,7 +37,29 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         create_if_not_exists: bool,
     },
+    /// A transaction: micro-ops run in order, all or none.
+    Txn {
+        /// The micro-ops.
+        txn: Vec<MicroOp>,
+    },
 }
+
+/// A micro-op's function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Function {
+    /// Read a key: its value (a register's, or a list), or `null` if never written.
+    #[serde(rename = "r")]
+    Read,
+    /// Set a register.
+    #[serde(rename = "w")]
+    Write,
+    /// Append an element to a list (a missing key is the empty list).
+    #[serde(rename = "append")]
+    Append,
+}
+
+/// `[f, key, value]`: a read's value is filled in by the store.
+pub type MicroOp = (Function, Value, Value);
 
 /// A successful answer, as clients receive it (and as a leader sends it to the node that
 /// forwarded the request).
@@ -52,6 +76,11 @@ pub enum Answer {
     WriteOk,
     /// The compare-and-set took effect.
     CasOk,
+    /// The transaction took effect; its reads are filled in.
+    TxnOk {
+        /// The micro-ops, reads with their values.
+        txn: Vec<MicroOp>,
+    },
 }
 
 /// The registers. Keys are compared as JSON, by their canonical text.
@@ -95,7 +124,44 @@ impl Store {
                 }
                 None => Err(missing()),
             },
+            Op::Txn { txn } => self.transact(txn.clone()).map(|txn| Answer::TxnOk { txn }),
         }
+    }
+
+    /// Runs a transaction against a private copy of the keys it touches, and installs the
+    /// copy only if every micro-op succeeded: an append to a key that holds something other
+    /// than a list aborts the whole transaction (code 14, definite), having changed nothing.
+    /// Applied at one index of the log, between the request and its answer, a transaction
+    /// is strictly serializable.
+    fn transact(&mut self, mut txn: Vec<MicroOp>) -> Result<Vec<MicroOp>, ErrorBody> {
+        let mut touched: BTreeMap<String, Value> = BTreeMap::new();
+        for (f, key, value) in &mut txn {
+            let text = key.to_string();
+            let current = touched
+                .entry(text.clone())
+                .or_insert_with(|| self.values.get(&text).cloned().unwrap_or(Value::Null));
+            match f {
+                Function::Read => *value = current.clone(),
+                Function::Write => *current = value.clone(),
+                Function::Append => match current {
+                    Value::Array(list) => list.push(value.clone()),
+                    Value::Null => *current = Value::Array(vec![value.clone()]),
+                    other => {
+                        return Err(ErrorBody::abort(format!(
+                            "cannot append to key {key}: it holds {other}, not a list"
+                        )))
+                    }
+                },
+            }
+        }
+        let writes = txn.iter().filter(|(f, ..)| *f != Function::Read);
+        let written: BTreeSet<String> = writes.map(|(_, key, _)| key.to_string()).collect();
+        for (text, value) in touched {
+            if written.contains(&text) {
+                self.values.insert(text, value);
+            }
+        }
+        Ok(txn)
     }
 }
 
@@ -140,6 +206,49 @@ mod tests {
                 .code,
             ErrorCode::KEY_DOES_NOT_EXIST,
             "the string \"1\" is another key"
+        );
+    }
+
+    #[test]
+    fn transactions_read_their_own_writes_and_apply_whole_or_not_at_all() {
+        let mut s = Store::default();
+        let txn = |s: &mut Store, body: Value| s.apply(&op(json!({"type": "txn", "txn": body})));
+        assert_eq!(
+            txn(
+                &mut s,
+                json!([
+                    ["r", 1, null],
+                    ["w", 1, 2],
+                    ["r", 1, null],
+                    ["append", 3, 7]
+                ])
+            ),
+            Ok(Answer::TxnOk {
+                txn: serde_json::from_value(json!([
+                    ["r", 1, null],
+                    ["w", 1, 2],
+                    ["r", 1, 2],
+                    ["append", 3, 7]
+                ]))
+                .unwrap()
+            })
+        );
+        let refused = txn(&mut s, json!([["w", 9, 1], ["append", 1, 8]])).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::ABORT, "key 1 holds a register");
+        assert_eq!(
+            txn(
+                &mut s,
+                json!([["r", 9, null], ["append", 3, 8], ["r", 3, null]])
+            ),
+            Ok(Answer::TxnOk {
+                txn: serde_json::from_value(json!([
+                    ["r", 9, null],
+                    ["append", 3, 8],
+                    ["r", 3, [7, 8]]
+                ]))
+                .unwrap()
+            }),
+            "the aborted write to 9 never happened"
         );
     }
 

@@ -208,6 +208,35 @@ fn requests_through_any_node_are_ordered_by_the_leader() {
 }
 
 #[test]
+fn transactions_through_any_node_apply_whole_in_log_order() {
+    let mut c = Cluster::new(3, 6);
+    c.run(2 * SECOND);
+    let follower = c.followers()[0].clone();
+    let txn = |ops: Value| json!({"type": "txn", "txn": ops});
+    let first = c.call(&follower, txn(json!([["append", "a", 1], ["w", "b", 2]])));
+    assert_eq!(first["type"], "txn_ok", "{first}");
+    let leader = c.the_leader();
+    let second = c.call(
+        &leader,
+        txn(json!([
+            ["r", "a", null],
+            ["r", "b", null],
+            ["append", "a", 3],
+            ["r", "a", null]
+        ])),
+    );
+    assert_eq!(
+        second["txn"],
+        json!([
+            ["r", "a", [1]],
+            ["r", "b", 2],
+            ["append", "a", 3],
+            ["r", "a", [1, 3]]
+        ])
+    );
+}
+
+#[test]
 fn a_single_node_serves_alone() {
     let mut c = Cluster::new(1, 1);
     c.run(2 * SECOND);

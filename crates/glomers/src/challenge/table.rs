@@ -228,6 +228,25 @@ pub const CHALLENGES: &[Challenge] = &[
                 --nemesis partition --nemesis-interval 10",
         ..RAFT
     },
+    // The same log ordering transactions: strictly serializable under partitions.
+    Challenge {
+        id: "raft-rw",
+        title: "raft txn-rw-register, strict-ser.",
+        workload: "txn-rw-register",
+        flags: "--node-count 3 --concurrency 4n --rate 100 --time-limit 60 \
+                --nemesis partition --nemesis-interval 10 \
+                --consistency-models strict-serializable",
+        ..RAFT
+    },
+    Challenge {
+        id: "raft-append",
+        title: "raft txn-list-append, strict-ser.",
+        workload: "txn-list-append",
+        flags: "--node-count 3 --concurrency 4n --rate 100 --time-limit 60 \
+                --nemesis partition --nemesis-interval 10 \
+                --consistency-models strict-serializable",
+        ..RAFT
+    },
 ];
 
 /// Resolves ids (`all` for every row) to rows.
