@@ -209,17 +209,13 @@ impl Node for KafkaNode {
 
     fn from_init(init: &Init, ctx: &mut Context<Self>) -> Self {
         ctx.set_timer(GOSSIP_EVERY, Timer::Gossip);
-        let index = init
-            .node_ids
-            .iter()
-            .position(|id| *id == init.node_id)
-            .unwrap_or_else(|| {
-                tracing::error!(
-                    node = init.node_id,
-                    "node id missing from node_ids: offsets may collide"
-                );
-                0
-            });
+        let index = init.index().unwrap_or_else(|| {
+            tracing::error!(
+                node = init.node_id,
+                "node id missing from node_ids: offsets may collide"
+            );
+            0
+        });
         KafkaNode {
             index: index as u64,
             count: init.node_ids.len().max(1) as u64,

@@ -1,7 +1,7 @@
 //! The Raft node: roles, elections, replication, commit, and the clients' requests.
 
 use crate::log::{Entry, Log};
-use crate::store::{Answer, MicroOp, Op, Store};
+use crate::store::{Answer, Cas, Op, Read, Store, Txn, Write};
 use maelstrom::{Context, ErrorBody, Init, MsgId, Node, Request, Time};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -38,34 +38,13 @@ const MAX_ENTRIES: usize = 256;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
     /// A client reads a key.
-    Read {
-        /// The key.
-        key: serde_json::Value,
-    },
+    Read(Read),
     /// A client writes a key.
-    Write {
-        /// The key.
-        key: serde_json::Value,
-        /// The value.
-        value: serde_json::Value,
-    },
+    Write(Write),
     /// A client compares and sets a key.
-    Cas {
-        /// The key.
-        key: serde_json::Value,
-        /// The value it must hold.
-        from: serde_json::Value,
-        /// Its new value.
-        to: serde_json::Value,
-        /// A missing key counts as holding `from`.
-        #[serde(default)]
-        create_if_not_exists: bool,
-    },
+    Cas(Cas),
     /// A client's transaction.
-    Txn {
-        /// Its micro-ops.
-        txn: Vec<MicroOp>,
-    },
+    Txn(Txn),
     /// A follower hands a client's request to the leader, which answers it as the client's
     /// own (an [`Answer`] or an error).
     Forward {
@@ -129,20 +108,10 @@ impl Payload {
     /// The client's request as the log carries it, if this is one.
     fn into_op(self) -> Result<Op, Payload> {
         match self {
-            Payload::Read { key } => Ok(Op::Read { key }),
-            Payload::Write { key, value } => Ok(Op::Write { key, value }),
-            Payload::Cas {
-                key,
-                from,
-                to,
-                create_if_not_exists,
-            } => Ok(Op::Cas {
-                key,
-                from,
-                to,
-                create_if_not_exists,
-            }),
-            Payload::Txn { txn } => Ok(Op::Txn { txn }),
+            Payload::Read(read) => Ok(Op::Read(read)),
+            Payload::Write(write) => Ok(Op::Write(write)),
+            Payload::Cas(cas) => Ok(Op::Cas(cas)),
+            Payload::Txn(txn) => Ok(Op::Txn(txn)),
             other => Err(other),
         }
     }
@@ -776,10 +745,7 @@ impl Node for RaftNode {
                 success,
                 index,
             } => self.on_appended(ctx, &src, term, success, index),
-            Payload::Read { .. }
-            | Payload::Write { .. }
-            | Payload::Cas { .. }
-            | Payload::Txn { .. } => {}
+            Payload::Read(_) | Payload::Write(_) | Payload::Cas(_) | Payload::Txn(_) => {}
         }
         Ok(())
     }

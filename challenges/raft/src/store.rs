@@ -9,39 +9,56 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A request the log orders, as clients send it.
+/// A client reads a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Read {
+    /// The key.
+    pub key: Value,
+}
+
+/// A client sets a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Write {
+    /// The key.
+    pub key: Value,
+    /// Its new value.
+    pub value: Value,
+}
+
+/// A client sets a key to `to` if it holds `from`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cas {
+    /// The key.
+    pub key: Value,
+    /// The value it must hold.
+    pub from: Value,
+    /// Its new value.
+    pub to: Value,
+    /// A missing key counts as holding `from`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_if_not_exists: bool,
+}
+
+/// A client's transaction: micro-ops run in order, all or none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Txn {
+    /// The micro-ops.
+    pub txn: Vec<MicroOp>,
+}
+
+/// A request the log orders, as clients send it (the node's messages carry the same
+/// requests, declared once here).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Op {
-    /// Read a key.
-    Read {
-        /// The key.
-        key: Value,
-    },
-    /// Set a key.
-    Write {
-        /// The key.
-        key: Value,
-        /// Its new value.
-        value: Value,
-    },
-    /// Set a key to `to` if it holds `from`.
-    Cas {
-        /// The key.
-        key: Value,
-        /// The value it must hold.
-        from: Value,
-        /// Its new value.
-        to: Value,
-        /// A missing key counts as holding `from`.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        create_if_not_exists: bool,
-    },
-    /// A transaction: micro-ops run in order, all or none.
-    Txn {
-        /// The micro-ops.
-        txn: Vec<MicroOp>,
-    },
+    /// A read.
+    Read(Read),
+    /// A write.
+    Write(Write),
+    /// A compare-and-set.
+    Cas(Cas),
+    /// A transaction.
+    Txn(Txn),
 }
 
 /// A micro-op's function.
@@ -94,22 +111,22 @@ impl Store {
     /// store goes through the same states.
     pub fn apply(&mut self, op: &Op) -> Result<Answer, ErrorBody> {
         match op {
-            Op::Read { key } => match self.values.get(&key.to_string()) {
+            Op::Read(Read { key }) => match self.values.get(&key.to_string()) {
                 Some(value) => Ok(Answer::ReadOk {
                     value: value.clone(),
                 }),
                 None => Err(missing()),
             },
-            Op::Write { key, value } => {
+            Op::Write(Write { key, value }) => {
                 self.values.insert(key.to_string(), value.clone());
                 Ok(Answer::WriteOk)
             }
-            Op::Cas {
+            Op::Cas(Cas {
                 key,
                 from,
                 to,
                 create_if_not_exists,
-            } => match self.values.get_mut(&key.to_string()) {
+            }) => match self.values.get_mut(&key.to_string()) {
                 Some(current) if current == from => {
                     *current = to.clone();
                     Ok(Answer::CasOk)
@@ -124,7 +141,7 @@ impl Store {
                 }
                 None => Err(missing()),
             },
-            Op::Txn { txn } => self.transact(txn.clone()).map(|txn| Answer::TxnOk { txn }),
+            Op::Txn(Txn { txn }) => self.transact(txn.clone()).map(|txn| Answer::TxnOk { txn }),
         }
     }
 

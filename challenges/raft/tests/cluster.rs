@@ -346,3 +346,15 @@ fn requests_whose_indices_another_leader_won_are_refused_definitely() {
     let read = c.call(&old, json!({"type": "read", "key": 1}));
     assert_eq!(read["value"], 3);
 }
+
+#[test]
+fn unknown_and_malformed_requests_get_codes_10_and_12() {
+    let mut c = Cluster::new(1, 1);
+    c.run(SECOND);
+    let unknown = c.call("n0", json!({"type": "increment", "key": 1}));
+    assert_eq!(unknown["code"], 10, "{unknown}");
+    let malformed = c.call("n0", json!({"type": "cas", "key": 1, "to": 2}));
+    assert_eq!(malformed["code"], 12, "{malformed}");
+    let bad_micro_op = c.call("n0", json!({"type": "txn", "txn": [["x", 1, 2]]}));
+    assert_eq!(bad_micro_op["code"], 12, "{bad_micro_op}");
+}

@@ -264,11 +264,7 @@ impl Node for TxnNode {
     fn from_init(init: &Init, ctx: &mut Context<Self>) -> Self {
         ctx.set_timer(FLUSH_EVERY, Timer::Flush);
         ctx.set_timer(RESEND_AFTER, Timer::Resend);
-        let index = init
-            .node_ids
-            .iter()
-            .position(|n| *n == init.node_id)
-            .unwrap_or(0) as u32;
+        let index = init.index().unwrap_or(0) as u32;
         TxnNode {
             index,
             peers: ctx

@@ -65,17 +65,13 @@ impl Handler for UniqueIdsNode {
     fn init(&mut self, init: &Init) {
         // Maelstrom always lists the node itself; if some harness does not, uniqueness
         // cannot be guaranteed without coordination, so say so loudly.
-        let index = init
-            .node_ids
-            .iter()
-            .position(|id| *id == init.node_id)
-            .unwrap_or_else(|| {
-                tracing::error!(
-                    node = init.node_id,
-                    "node id missing from node_ids: ids may collide"
-                );
-                0
-            });
+        let index = init.index().unwrap_or_else(|| {
+            tracing::error!(
+                node = init.node_id,
+                "node id missing from node_ids: ids may collide"
+            );
+            0
+        });
         *self = UniqueIdsNode::new(index as u64, init.node_ids.len() as u64);
     }
 

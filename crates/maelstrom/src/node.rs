@@ -24,6 +24,21 @@ pub struct Init {
     pub node_ids: Vec<String>,
 }
 
+impl Init {
+    /// This node's place in `node_ids`, the same on every node: how nodes split a space
+    /// (ids, offsets, timestamps) among themselves without a message. Maelstrom always lists
+    /// the node itself; for a harness that does not, this is `None`, and the node decides
+    /// what that costs it.
+    ///
+    /// ```
+    /// let init = maelstrom::Init { node_id: "n1".into(), node_ids: vec!["n0".into(), "n1".into()] };
+    /// assert_eq!(init.index(), Some(1));
+    /// ```
+    pub fn index(&self) -> Option<usize> {
+        self.node_ids.iter().position(|id| *id == self.node_id)
+    }
+}
+
 /// A message that is not a reply to one of our RPCs: a client request or a peer's message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<P> {

@@ -67,6 +67,9 @@ const RAFT: Challenge = Challenge {
     nodes: engine::<raft::RaftNode>,
     ..ECHO
 };
+const RAFT_TXN: &str = "--node-count 3 --concurrency 4n --rate 100 --time-limit 60 \
+                        --nemesis partition --nemesis-interval 10 \
+                        --consistency-models strict-serializable";
 
 /// Every challenge implemented so far, in order.
 pub const CHALLENGES: &[Challenge] = &[
@@ -233,18 +236,14 @@ pub const CHALLENGES: &[Challenge] = &[
         id: "raft-rw",
         title: "raft txn-rw-register, strict-ser.",
         workload: "txn-rw-register",
-        flags: "--node-count 3 --concurrency 4n --rate 100 --time-limit 60 \
-                --nemesis partition --nemesis-interval 10 \
-                --consistency-models strict-serializable",
+        flags: RAFT_TXN,
         ..RAFT
     },
     Challenge {
         id: "raft-append",
         title: "raft txn-list-append, strict-ser.",
         workload: "txn-list-append",
-        flags: "--node-count 3 --concurrency 4n --rate 100 --time-limit 60 \
-                --nemesis partition --nemesis-interval 10 \
-                --consistency-models strict-serializable",
+        flags: RAFT_TXN,
         ..RAFT
     },
 ];
