@@ -104,19 +104,6 @@ pub enum Payload {
     },
 }
 
-impl Payload {
-    /// The client's request as the log carries it, if this is one.
-    fn into_op(self) -> Result<Op, Payload> {
-        match self {
-            Payload::Read(read) => Ok(Op::Read(read)),
-            Payload::Write(write) => Ok(Op::Write(write)),
-            Payload::Cas(cas) => Ok(Op::Cas(cas)),
-            Payload::Txn(txn) => Ok(Op::Txn(txn)),
-            other => Err(other),
-        }
-    }
-}
-
 /// Timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
@@ -705,14 +692,12 @@ impl Node for RaftNode {
             src: src.clone(),
             msg_id: request.msg_id,
         };
-        let payload = match request.payload.into_op() {
-            Ok(op) => {
-                self.submit(ctx, requester, op, Arrival::Client);
-                return Ok(());
-            }
-            Err(payload) => payload,
-        };
-        match payload {
+        let client = Arrival::Client;
+        match request.payload {
+            Payload::Read(read) => self.submit(ctx, requester, Op::Read(read), client),
+            Payload::Write(write) => self.submit(ctx, requester, Op::Write(write), client),
+            Payload::Cas(cas) => self.submit(ctx, requester, Op::Cas(cas), client),
+            Payload::Txn(txn) => self.submit(ctx, requester, Op::Txn(txn), client),
             Payload::Forward { op, relay } => {
                 let arrival = if relay {
                     Arrival::Relayed
@@ -745,7 +730,6 @@ impl Node for RaftNode {
                 success,
                 index,
             } => self.on_appended(ctx, &src, term, success, index),
-            Payload::Read(_) | Payload::Write(_) | Payload::Cas(_) | Payload::Txn(_) => {}
         }
         Ok(())
     }

@@ -67,35 +67,31 @@ fn refused(op: &Op) -> bool {
 }
 
 fn tally(history: &[Op], nodes: &[String], into: &mut Tally) {
-    // First pass: the grudge in force at each invocation, by index.
+    // One pass: the grudge in force when each operation is invoked decides whether it was
+    // servable; its completion, whether it was served.
     let mut grudge = Grudge::new();
-    let mut at_invocation: HashMap<u64, Grudge> = HashMap::new();
+    let mut servable_when_invoked: HashMap<u64, bool> = HashMap::new();
     for op in history {
-        match (&op.process, op.f.as_str()) {
+        let process = match (&op.process, op.f.as_str()) {
             (Process::Nemesis(_), "start-partition") if op.value.is_array() => {
-                grudge = grudge_of(&op.value)
+                grudge = grudge_of(&op.value);
+                continue;
             }
-            (Process::Nemesis(_), "stop-partition") => grudge.clear(),
-            (Process::Client(_), _) if op.kind == OpType::Invoke => {
-                at_invocation.insert(op.index, grudge.clone());
+            (Process::Nemesis(_), "stop-partition") => {
+                grudge.clear();
+                continue;
             }
-            _ => {}
-        }
-    }
-    let mut open: HashMap<u64, u64> = HashMap::new();
-    for op in history {
-        let Process::Client(process) = op.process else {
-            continue;
+            (Process::Nemesis(_), _) => continue,
+            (Process::Client(process), _) => *process,
         };
         if op.kind == OpType::Invoke {
-            open.insert(process, op.index);
+            let node = &nodes[process as usize % nodes.len()];
+            servable_when_invoked.insert(process, servable(node, nodes, &grudge));
             continue;
         }
-        let Some(invocation) = open.remove(&process) else {
+        let Some(can) = servable_when_invoked.remove(&process) else {
             continue;
         };
-        let node = &nodes[process as usize % nodes.len()];
-        let can = servable(node, nodes, &at_invocation[&invocation]);
         let served = !refused(op);
         into.operations += 1;
         into.served += usize::from(served);
